@@ -1,0 +1,64 @@
+"""Pydantic models of a knowledge file and its news items.
+
+The same models validate the file on disk, an item an admin broadcasts and an
+item an importer produces, so there is one definition of a valid item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class NewsItem(BaseModel):
+    """One news item: what the bot answers with, digests and broadcasts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    date: dt.date
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)]
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    tags: tuple[NonEmpty, ...] = ()
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _strict_date(cls, value: object) -> object:
+        # YAML turns 2021-06-10 into a date already; a string must be ISO, not "10/06/21".
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError("expected an ISO date such as 2021-06-10")
+        return value
+
+
+class KnowledgeFile(BaseModel):
+    """A whole knowledge file: a list of items with unique ids."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[NewsItem] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> KnowledgeFile:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise ValueError(f"duplicate id {item.id!r}")
+            seen.add(item.id)
+        return self
+
+
+def slugify(title: str, date: dt.date, max_words: int = 8) -> str:
+    """A stable, readable id from a date and a title: ``2021-06-10-global-progress-to-end``."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    slug = "-".join(words[:max_words]) or "item"
+    return f"{date.isoformat()}-{slug}"[:80].rstrip("-")
