@@ -10,7 +10,14 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 
@@ -25,7 +32,9 @@ class NewsItem(BaseModel):
     id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     date: dt.date
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)]
+    summary: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)
+    ]
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     tags: tuple[NonEmpty, ...] = ()
 

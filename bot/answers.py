@@ -1,0 +1,115 @@
+"""What the bot says to a question: pure functions from a search result to a reply.
+
+No Telegram objects here: a ``Reply`` is HTML texts plus button specs, which the
+handlers turn into messages and inline keyboards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot import callbacks
+from bot.knowledge.models import NewsItem
+from bot.render import MESSAGE_LIMIT, escape, render_item, render_items, visible_length
+from bot.retrieval import SearchResult
+
+PAGE_SIZE = 3
+MAX_PAGES = 10
+BUTTON_LABEL_LIMIT = 60
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: a label and its callback data."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """HTML messages to send in order; ``buttons`` go under the last one."""
+
+    texts: list[str]
+    buttons: list[list[Button]] = field(default_factory=list)
+
+
+def _quote(query: str, limit: int = 80) -> str:
+    text = " ".join(query.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return f"“{escape(text)}”"
+
+
+def _label(item: NewsItem) -> str:
+    title = item.title
+    if len(title) > BUTTON_LABEL_LIMIT:
+        title = title[: BUTTON_LABEL_LIMIT - 1].rstrip() + "…"
+    return title
+
+
+def fit_page(items: Sequence[NewsItem], header: str, start: int) -> tuple[str, int]:
+    """One message: the header and as many of ``items`` (up to PAGE_SIZE) as fit the limit."""
+    text = header
+    used = 0
+    for offset, item in enumerate(items[:PAGE_SIZE]):
+        block = render_item(item, number=start + offset)
+        candidate = f"{text}\n\n{block}"
+        if used and visible_length(candidate) > MESSAGE_LIMIT:
+            break
+        text, used = candidate, used + 1
+    return text, used
+
+
+def results_page(query: str, hits: Sequence[NewsItem], page: int, header: str) -> Reply:
+    """Page ``page`` (0-based) of a result list, with a "More results" button if more remain."""
+    start = page * PAGE_SIZE
+    if start >= len(hits):
+        return Reply([f"No more results for {_quote(query)}."])
+    text, used = fit_page(hits[start:], header, start + 1)
+    buttons: list[list[Button]] = []
+    if start + used < len(hits) and page + 1 < MAX_PAGES:
+        data = callbacks.encode(callbacks.MorePage(query=query, page=page + 1))
+        if data is not None:
+            buttons.append([Button("More results ▸", data)])
+    return Reply([text], buttons)
+
+
+def answer(result: SearchResult, latest: Sequence[NewsItem], page: int = 0) -> Reply:
+    """The reply to a question, from the retriever's result."""
+    query = result.query
+    items = [hit.item for hit in result.hits]
+    if result.kind == "did_you_mean" and result.suggestions:
+        rows = []
+        for hit in result.suggestions[:3]:
+            data = callbacks.encode(callbacks.ShowItem(callbacks.item_key(hit.item.id)))
+            if data is not None:
+                rows.append([Button(_label(hit.item), data)])
+        text = f"I am not sure what you mean by {_quote(query)}. Did you mean one of these?"
+        return Reply([text], rows)
+    if not items:
+        text = f"I found nothing about {_quote(query)} in the news I know."
+        if latest:
+            header = f"{text}\nHere is the latest news instead:"
+            return Reply(render_items(latest[:PAGE_SIZE], header=header))
+        return Reply([text])
+    if result.kind == "latest":
+        header = "<b>Latest news</b>"
+    elif result.kind == "date":
+        header = f"News for {_quote(query)}:"
+    else:
+        header = f"Here is what I found about {_quote(query)}:"
+    return results_page(query, items, page, header)
+
+
+def latest_reply(items: Sequence[NewsItem]) -> Reply:
+    """``/latest N``: the newest items, split across messages at item boundaries."""
+    if not items:
+        return Reply(["There is no news yet."])
+    return Reply(render_items(items, header="<b>Latest news</b>"))
+
+
+def item_reply(item: NewsItem) -> Reply:
+    """A single item, as shown after a "did you mean" choice."""
+    return Reply([render_item(item)])

@@ -1,0 +1,70 @@
+"""Callback data of inline buttons: encoded within Telegram's 64 bytes, decoded defensively.
+
+Bot API: ``callback_data`` is 1-64 bytes. https://core.telegram.org/bots/api#inlinekeyboardbutton
+Data may be stale (an old message) or forged (any client can send any bytes), so
+decoding never trusts it: unknown shapes decode to ``None``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+CALLBACK_DATA_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class MorePage:
+    """Show page ``page`` of the results for ``query``."""
+
+    query: str
+    page: int
+
+
+@dataclass(frozen=True)
+class ShowItem:
+    """Show the item whose id hashes to ``key`` (a "did you mean" choice)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class BroadcastAction:
+    """An admin's Send / Edit / Cancel on a broadcast preview or a running broadcast."""
+
+    action: str
+    ref: str
+
+
+Callback = MorePage | ShowItem | BroadcastAction
+
+
+def item_key(item_id: str) -> str:
+    """A short stable key for an item id (ids can be longer than callback data allows)."""
+    return hashlib.blake2s(item_id.encode(), digest_size=6).hexdigest()
+
+
+def encode(callback: Callback) -> str | None:
+    """The callback data string, or ``None`` if it cannot fit in 64 bytes."""
+    match callback:
+        case MorePage(query=query, page=page):
+            data = f"m:{page}:{query}"
+        case ShowItem(key=key):
+            data = f"i:{key}"
+        case BroadcastAction(action=action, ref=ref):
+            data = f"b:{action}:{ref}"
+    return data if 0 < len(data.encode()) <= CALLBACK_DATA_LIMIT else None
+
+
+def decode(data: str | None) -> Callback | None:
+    """Parse callback data; anything unexpected gives ``None``."""
+    if not data or len(data.encode()) > CALLBACK_DATA_LIMIT:
+        return None
+    if m := re.fullmatch(r"m:(\d{1,3}):(.+)", data, flags=re.DOTALL):
+        return MorePage(query=m.group(2), page=int(m.group(1)))
+    if m := re.fullmatch(r"i:([0-9a-f]{12})", data):
+        return ShowItem(key=m.group(1))
+    if m := re.fullmatch(r"b:(send|edit|cancel|stop):([A-Za-z0-9_-]{1,40})", data):
+        return BroadcastAction(action=m.group(1), ref=m.group(2))
+    return None

@@ -1,0 +1,121 @@
+"""Configuration: one pydantic-settings class read from the environment and ``.env``.
+
+Only the entry point and the application factory read it. The token is a
+``SecretStr``: it never appears in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+
+
+def parse_clock(value: str) -> dt.time:
+    """``"08:00"`` → 08:00; raises ValueError with a usable message otherwise."""
+    match = re.fullmatch(r"\s*(\d{1,2})[:.h](\d{2})\s*", value)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"expected a time of day as HH:MM (00:00 to 23:59), got {value!r}")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def check_timezone(value: str) -> str:
+    """An IANA zone name such as ``Europe/Berlin``; raises ValueError otherwise."""
+    name = value.strip()
+    try:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"expected an IANA time zone such as Europe/Berlin or Asia/Tokyo, got {value!r}"
+        ) from None
+    return name
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment; see ``.env.example``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = TELEGRAM_BASE_URL
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    database_url: str = "sqlite+aiosqlite:///data/newsbot.db"
+    knowledge_file: Path = Path("knowledge/news.yaml")
+    default_timezone: str = "UTC"
+    default_digest_time: dt.time = dt.time(8, 0)
+    questions_per_minute: int = Field(default=20, ge=1, le=1000)
+    send_rate_per_second: float = Field(default=28.0, gt=0, le=30)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _token_shape(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not re.fullmatch(
+            r"\d+:[A-Za-z0-9_-]{20,}", value.strip()
+        ):
+            raise ValueError("expected a token from @BotFather such as 123456:ABC-DEF...")
+        return value.strip()
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://\S+/bot", value.strip()):
+            raise ValueError(
+                "expected an http(s) URL ending in /bot, e.g. http://127.0.0.1:8081/bot"
+            )
+        return value.strip()
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
+                raise ValueError("expected comma-separated numeric user ids such as 12345,67890")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("default_digest_time", mode="before")
+    @classmethod
+    def _digest_time(cls, value: object) -> object:
+        return parse_clock(value) if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad one raises ``ConfigError`` naming the variable, on one line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{variable}: {reason}") from None

@@ -1,0 +1,75 @@
+"""/start, /help, hints for things the bot cannot read, and the one error handler."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Update
+
+from bot.context import BotContext
+
+logger = logging.getLogger(__name__)
+
+HELP = """<b>newsbot</b> answers questions about the news it knows.
+
+Just ask, in your own words:
+• <i>what's new on child labour?</i>
+• <i>news from 28 May 2021</i>
+• <i>latest news</i>
+
+Commands:
+/latest [N] – the newest N items (default 5)
+/search WORDS – search for words
+/help – this message"""
+
+START = """Hello{name}! I answer questions about the news.
+
+Try asking: <i>what's new on child labour?</i> or <i>latest news</i>.
+Send /help to see everything I can do."""
+
+MEDIA_HINT = (
+    "I can only read text. Ask me a question in words, for example: what's new on child labour?"
+)
+ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """/start: what the bot does, with an example question."""
+    message = update.effective_message
+    if message is None:
+        return
+    user = update.effective_user
+    name = f", {html.escape(user.first_name)}" if user and user.first_name else ""
+    await message.reply_html(START.format(name=name))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """/help: commands and examples."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_html(HELP)
+
+
+async def media_hint(update: Update, context: BotContext) -> None:
+    """Stickers, photos, voice and the like: a short hint."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(MEDIA_HINT)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have: say so and point at /help."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text("I don't know that command. Send /help to see what I can do.")
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure with its update first, then tell the user, without the traceback."""
+    logger.error("error while handling update %r", update, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
+        except Exception:  # the chat may be unreachable too; the failure is already logged
+            logger.warning("could not tell chat %s about the error", update.effective_chat.id)

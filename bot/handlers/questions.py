@@ -1,0 +1,127 @@
+"""Questions: plain text, /search, /latest, and the buttons under answers."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Message, Update
+from telegram.constants import ChatType, MessageEntityType
+
+from bot import answers, callbacks
+from bot.context import BotContext
+from bot.handlers.replies import edit_reply, send_reply
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+SEARCH_USAGE = "Usage: /search <words>, for example /search child labour"
+LATEST_USAGE = "Usage: /latest [N], where N is a number from 1 to {max}, for example /latest 5"
+LATEST_MAX = 20
+LATEST_DEFAULT = 5
+SEARCH_LIMIT = answers.PAGE_SIZE * answers.MAX_PAGES
+
+
+async def _answer_question(message: Message, context: BotContext, question: str) -> None:
+    question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+    user_id = message.from_user.id if message.from_user else message.chat_id
+    wait = context.bot_data.throttle.check(user_id, time.monotonic())
+    if wait:
+        await message.reply_text(
+            f"You are asking very quickly. Please wait {int(wait) + 1} seconds and ask again."
+        )
+        return
+    result = context.newsroom.retriever.search(question, limit=SEARCH_LIMIT)
+    reply = answers.answer(result, context.newsroom.latest(answers.PAGE_SIZE))
+    await send_reply(context.bot, message.chat_id, reply, reply_to=_reply_to(message))
+
+
+def _reply_to(message: Message) -> int | None:
+    # In a group, quote the question so the answer is not mistaken for someone else's.
+    return message.message_id if message.chat.type != ChatType.PRIVATE else None
+
+
+async def question(update: Update, context: BotContext) -> None:
+    """Any plain text in a private chat is a question."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    await _answer_question(message, context, message.text)
+
+
+async def group_question(update: Update, context: BotContext) -> None:
+    """In groups: answer a mention of the bot or a reply to one of its messages."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    username = context.bot.username.lower()
+    replied = message.reply_to_message
+    is_reply_to_me = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+    mentions = message.parse_entities([MessageEntityType.MENTION])
+    mentioned = any(text.lstrip("@").lower() == username for text in mentions.values())
+    if not (is_reply_to_me or mentioned):
+        return
+    text = message.text
+    for mention in mentions.values():
+        if mention.lstrip("@").lower() == username:
+            text = text.replace(mention, " ")
+    if not text.strip():
+        await message.reply_text("Yes? Ask me about the news, for example: latest news")
+        return
+    await _answer_question(message, context, text)
+
+
+async def search(update: Update, context: BotContext) -> None:
+    """/search QUERY: the same as asking, with an explicit command."""
+    message = update.effective_message
+    if message is None:
+        return
+    query = " ".join(context.args or [])
+    if not query.strip():
+        await message.reply_text(SEARCH_USAGE)
+        return
+    await _answer_question(message, context, query)
+
+
+async def latest(update: Update, context: BotContext) -> None:
+    """/latest [N]: the newest N items (default 5)."""
+    message = update.effective_message
+    if message is None:
+        return
+    args = context.args or []
+    count = LATEST_DEFAULT
+    if args:
+        if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= LATEST_MAX:
+            await message.reply_text(LATEST_USAGE.format(max=LATEST_MAX))
+            return
+        count = int(args[0])
+    reply = answers.latest_reply(context.newsroom.latest(count))
+    await send_reply(context.bot, message.chat_id, reply)
+
+
+async def button(update: Update, context: BotContext) -> None:
+    """Inline buttons: "More results" and "did you mean" choices edit the message in place."""
+    query = update.callback_query
+    if query is None:
+        return
+    parsed = callbacks.decode(query.data)
+    message = query.message
+    if parsed is None or not isinstance(message, Message):
+        await query.answer("This button has expired. Please ask again.", show_alert=False)
+        return
+    if isinstance(parsed, callbacks.MorePage):
+        result = context.newsroom.retriever.search(parsed.query, limit=SEARCH_LIMIT)
+        reply = answers.answer(result, context.newsroom.latest(answers.PAGE_SIZE), parsed.page)
+        await query.answer()
+        await edit_reply(message, reply)
+        return
+    if isinstance(parsed, callbacks.ShowItem):
+        item = context.newsroom.by_key(parsed.key)
+        if item is None:
+            await query.answer("That item is no longer available.", show_alert=False)
+            return
+        await query.answer()
+        await edit_reply(message, answers.item_reply(item))
+        return
+    # Other callbacks (admin broadcast buttons) are handled by their own handlers first.
+    await query.answer("This button has expired. Please ask again.")

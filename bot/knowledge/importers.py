@@ -1,0 +1,159 @@
+"""Turn news listings in other formats into knowledge items.
+
+Each format is an ``Importer``: a name, a sniffing test and a parser. New
+formats (RSS/Atom, JSON feeds) register in ``IMPORTERS`` and ``newsbot import``
+picks the first that recognises the source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.errors import ImportFormatError
+from bot.knowledge.models import NewsItem, slugify
+
+_HEADING = re.compile(r"^\s*(\d{1,5})\.\s+(\S.*?)\s*$")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_DAY_MONTH_YEAR = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})\s*$")
+_MONTH_DAY_YEAR = re.compile(r"^\s*([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})\s*$")
+_URL = re.compile(r"^https?://\S+$")
+_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+def parse_listing_date(text: str) -> dt.date | None:
+    """A date line of a listing ("10 June 2021", "June 10, 2021", "2021-06-10"), else None."""
+    try:
+        if m := _DAY_MONTH_YEAR.match(text):
+            month = _MONTHS.get(m.group(2).lower())
+            return dt.date(int(m.group(3)), month, int(m.group(1))) if month else None
+        if m := _MONTH_DAY_YEAR.match(text):
+            month = _MONTHS.get(m.group(1).lower())
+            return dt.date(int(m.group(3)), month, int(m.group(2))) if month else None
+        if m := _ISO.match(text):
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return None
+
+
+@dataclass
+class _Draft:
+    title: str
+    line: int
+    date: dt.date | None = None
+    summary: list[str] | None = None
+    url: str | None = None
+
+
+def _finish(draft: _Draft, source: str) -> NewsItem:
+    if draft.date is None:
+        raise ImportFormatError(source, draft.line, f"item {draft.title!r} has no date line")
+    if not draft.summary:
+        raise ImportFormatError(source, draft.line, f"item {draft.title!r} has no summary")
+    summary = " ".join(draft.summary)
+    # Scraped listings end with the text of a link that was lost ("Find out more: &"):
+    # drop a lone trailing symbol, then a short lead-in ending in a colon.
+    summary = re.sub(r"\s+[&|>»]+\s*$", "", summary).strip()
+    summary = re.sub(r"(?<=[.!?])\s+[^.!?:]{1,40}:$", "", summary).strip()
+    return NewsItem(
+        id=slugify(draft.title, draft.date),
+        title=draft.title,
+        date=draft.date,
+        summary=summary,
+        url=draft.url,
+    )
+
+
+def parse_numbered_listing(text: str, source: str = "<listing>") -> list[NewsItem]:
+    """Parse "N. Title", a date line, then a summary that may wrap over several lines."""
+    items: list[NewsItem] = []
+    draft: _Draft | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        heading = _HEADING.match(raw)
+        if heading and (draft is None or draft.summary):
+            if draft is not None:
+                items.append(_finish(draft, source))
+            draft = _Draft(title=heading.group(2), line=number)
+            continue
+        if draft is None:
+            raise ImportFormatError(source, number, 'expected an item heading such as "1. Title"')
+        if draft.date is None:
+            date = parse_listing_date(line)
+            if date is None:
+                raise ImportFormatError(
+                    source, number, f'expected a date such as "10 June 2021", got {line[:40]!r}'
+                )
+            draft.date = date
+            continue
+        if _URL.match(line) and draft.summary:
+            draft.url = line
+            continue
+        draft.summary = [*(draft.summary or []), line]
+    if draft is None:
+        raise ImportFormatError(source, 1, "no news items found")
+    items.append(_finish(draft, source))
+    return _unique_ids(items)
+
+
+def _unique_ids(items: list[NewsItem]) -> list[NewsItem]:
+    """Two items with the same date and title prefix get -2, -3 suffixes, stable by order."""
+    seen: dict[str, int] = {}
+    unique = []
+    for item in items:
+        count = seen.get(item.id, 0) + 1
+        seen[item.id] = count
+        unique.append(item if count == 1 else item.model_copy(update={"id": f"{item.id}-{count}"}))
+    return unique
+
+
+@dataclass(frozen=True)
+class Importer:
+    """A source format: ``sniff`` says whether a text looks like it, ``parse`` converts it."""
+
+    name: str
+    sniff: Callable[[str], bool]
+    parse: Callable[[str, str], list[NewsItem]]
+
+
+IMPORTERS: Sequence[Importer] = (
+    Importer(
+        name="numbered-listing",
+        sniff=lambda text: any(_HEADING.match(line) for line in text.splitlines()[:20]),
+        parse=parse_numbered_listing,
+    ),
+)
+
+
+def import_text(text: str, source: str) -> list[NewsItem]:
+    """Convert ``text`` with the first importer that recognises it."""
+    for importer in IMPORTERS:
+        if importer.sniff(text):
+            return importer.parse(text, source)
+    formats = ", ".join(i.name for i in IMPORTERS)
+    raise ImportFormatError(source, 1, f"unrecognised format (known: {formats})")

@@ -1,0 +1,129 @@
+"""Flood control for every request the bot makes: one rate limiter under python-telegram-bot.
+
+Telegram's limits (Bot API FAQ, "My bot is hitting limits, how do I avoid this?",
+https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
+about 30 messages per second overall, about one per second to one private chat
+(short bursts tolerated), at most 20 per minute to one group.
+
+Unlike PTB's ``AIORateLimiter``, a 429 pauses only the chat it was about: the
+answer names the chat's ``retry_after``, and holding every other chat for it is
+what makes broadcasts stall. Pacing uses GCRA (a virtual-scheduling token
+bucket): each request reserves the next free slot, so waiting is exact and FIFO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+logger = logging.getLogger(__name__)
+
+JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class Pace:
+    """GCRA: ``rate`` requests per second with bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        self.interval = 1.0 / rate
+        self.burst = max(1, burst)
+        self.tat = 0.0  # theoretical arrival time of the next request
+
+    def reserve(self, now: float) -> float:
+        """Take the next slot; return how long to wait before using it."""
+        tat = max(self.tat, now)
+        delay = max(0.0, tat - (self.burst - 1) * self.interval - now)
+        self.tat = tat + self.interval
+        return delay
+
+    def pause_until(self, when: float) -> None:
+        """No slot before ``when`` (after a 429's retry_after)."""
+        self.tat = max(self.tat, when + (self.burst - 1) * self.interval)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Configured rates; defaults a little under Telegram's so we never touch them."""
+
+    overall_per_second: float = 28.0
+    private_per_second: float = 1.0
+    private_burst: int = 3
+    group_per_minute: float = 19.0
+    max_retries: int = 3
+
+
+class ChatRateLimiter(BaseRateLimiter[int]):
+    """Overall pace, per-chat pace, and per-chat pauses on 429 with bounded retries.
+
+    ``rate_limit_args`` (an int) overrides the number of retries for one call.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._overall = Pace(self.limits.overall_per_second, burst=1)
+        self._chats: dict[int | str, Pace] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    def _chat_pace(self, chat_id: int | str) -> Pace:
+        pace = self._chats.get(chat_id)
+        if pace is None:
+            if isinstance(chat_id, int) and chat_id > 0:
+                pace = Pace(self.limits.private_per_second, self.limits.private_burst)
+            else:
+                # Groups, supergroups and channels (negative ids, @usernames).
+                pace = Pace(self.limits.group_per_minute / 60.0, burst=3)
+            self._chats[chat_id] = pace
+        return pace
+
+    def pause_chat(self, chat_id: int | str, seconds: float) -> None:
+        """Hold requests to ``chat_id`` for ``seconds`` (a 429 about that chat)."""
+        loop = asyncio.get_running_loop()
+        self._chat_pace(chat_id).pause_until(loop.time() + seconds)
+
+    async def _wait_turn(self, chat_id: int | str | None) -> None:
+        loop = asyncio.get_running_loop()
+        if chat_id is not None:
+            await asyncio.sleep(self._chat_pace(chat_id).reserve(loop.time()))
+            await asyncio.sleep(self._overall.reserve(loop.time()))
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSONResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSONResult:
+        """Pace the request, and retry it after a 429 pauses its chat."""
+        retries = self.limits.max_retries if rate_limit_args is None else rate_limit_args
+        chat_id: int | str | None = data.get("chat_id")
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        # Answering a callback query or polling does not send a message.
+        if endpoint in {"getUpdates", "answerCallbackQuery", "getMe", "sendChatAction"}:
+            chat_id = None
+        for attempt in range(retries + 1):
+            await self._wait_turn(chat_id)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries or chat_id is None:
+                    raise
+                seconds = exc.retry_after
+                delay = seconds if isinstance(seconds, int | float) else seconds.total_seconds()
+                logger.info("429 for chat %s: pausing it %.1f s", chat_id, delay)
+                self.pause_chat(chat_id, delay)
+        raise AssertionError("unreachable")  # pragma: no cover
