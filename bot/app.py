@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Settings
@@ -77,3 +79,30 @@ async def _reload_knowledge(context: BotContext) -> None:
 async def _post_shutdown(app: NewsbotApp) -> None:
     """Close what ``_post_init`` opened."""
     app.bot_data.newsroom = None
+
+
+@asynccontextmanager
+async def running(app: NewsbotApp, *, poll_timeout: int = 1) -> AsyncIterator[NewsbotApp]:
+    """Run ``app`` with long polling inside the current event loop, as ``run_polling`` would.
+
+    ``post_init`` and ``post_shutdown`` are called here too: python-telegram-bot calls
+    them only from ``run_polling``/``run_webhook``, and console mode, tests and
+    benchmarks need the same start-up as production.
+    """
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        try:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=poll_timeout)
+            try:
+                yield app
+            finally:
+                if app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+        finally:
+            if app.post_shutdown is not None:
+                await app.post_shutdown(app)

@@ -86,10 +86,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_bot, run_console
 
     settings = load_settings()
-    _configure_logging(settings.log_level)
     if settings.telegram_bot_token is None or args.command == "console":
+        # The terminal is the chat: only warnings and errors go to the log.
+        _configure_logging(
+            "WARNING" if settings.log_level.upper() == "INFO" else settings.log_level
+        )
         run_console(settings)
     else:
+        _configure_logging(settings.log_level)
         run_bot(settings)
     return 0
 

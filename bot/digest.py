@@ -1,0 +1,72 @@
+"""The daily digest: a pure function from (subscriber, items, last sent, now) to messages.
+
+Nothing here touches a clock, a database or Telegram, so every rule (what is
+new, folding after downtime, the cap against a backlog flood, splitting within
+4096 characters) is tested directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.knowledge.models import NewsItem
+from bot.render import render_item, split_blocks
+
+# A digest after a long outage folds everything new into one digest, but shows at
+# most this many items and says how many more there are: never a flood.
+MAX_DIGEST_ITEMS = 10
+# A first digest (nothing sent before) shows the latest news as a welcome.
+FIRST_DIGEST_ITEMS = 5
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    """What the digest of one subscriber is built from."""
+
+    timezone: str
+    last_digest_at: dt.datetime | None
+    send_empty: bool
+
+
+def new_items(
+    items: Sequence[NewsItem],
+    first_seen: Mapping[str, dt.datetime],
+    since: dt.datetime | None,
+) -> list[NewsItem]:
+    """Items that became known after ``since`` (all items if ``since`` is None), newest first."""
+    chosen = [
+        item
+        for item in items
+        if since is None or (item.id in first_seen and first_seen[item.id] > since)
+    ]
+    return sorted(chosen, key=lambda item: (item.date, item.id), reverse=True)
+
+
+def build_digest(
+    request: DigestRequest,
+    items: Sequence[NewsItem],
+    first_seen: Mapping[str, dt.datetime],
+    now: dt.datetime,
+) -> list[str]:
+    """The digest's messages (HTML, each within Telegram's limit); empty means send nothing."""
+    local_day = now.astimezone(ZoneInfo(request.timezone)).date()
+    day = f"{local_day.day} {local_day:%B %Y}"
+    fresh = new_items(items, first_seen, request.last_digest_at)
+    if request.last_digest_at is None:
+        fresh = fresh[:FIRST_DIGEST_ITEMS]
+        header = f"<b>Your news digest, {day}</b>\nTo start with, the latest news:"
+    else:
+        header = f"<b>Your news digest, {day}</b>"
+    if not fresh:
+        if request.send_empty:
+            return [f"{header}\nNothing new since your last digest."]
+        return []
+    shown = fresh[:MAX_DIGEST_ITEMS]
+    blocks = [header, *(render_item(item, number=n) for n, item in enumerate(shown, start=1))]
+    if len(fresh) > len(shown):
+        more = len(fresh) - len(shown)
+        blocks.append(f"…and {more} more new item{'s' if more != 1 else ''}: see /latest 20")
+    return split_blocks(blocks)

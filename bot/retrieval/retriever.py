@@ -1,0 +1,350 @@
+"""Ranking news items for a question: words, typos, meaning and dates fused into one score.
+
+A ``Retriever`` indexes its items once (word postings, one embedding row per item) and answers
+each question by
+
+1. cutting it to ``MAX_QUERY_CHARS`` and normalising it;
+2. taking out a date expression or a wish for the newest news (``dates.parse_date_query``);
+3. scoring the remaining topic: the weighted coverage of its words (``lexical``) and the cosine of
+   its embedding (``embeddings``), both over a bounded candidate set, fused into a score in
+   [0, 1] whose thresholds mean the same on every corpus:
+
+   * ``score >= ANSWER_THRESHOLD``: the item is about the question;
+   * ``SUGGEST_THRESHOLD <= score < ANSWER_THRESHOLD``: perhaps ("did you mean ...?");
+   * below: not relevant; the bot says it found nothing.
+
+Cost per item: about 1 KiB for its embedding (256 float32), ~0.5 KiB of postings, and the
+``NewsItem`` itself. Adding an item appends to both; nothing is rebuilt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.knowledge.models import NewsItem
+from bot.retrieval.dates import DateQuery, parse_date_query
+from bot.retrieval.embeddings import Embedder, Matrix, default_embedder
+from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
+from bot.retrieval.text import MAX_QUERY_CHARS, QUERY_FILLER, is_content_word, normalize, words
+
+ANSWER_THRESHOLD = 0.5
+SUGGEST_THRESHOLD = 0.3
+MAX_SUGGESTIONS = 3
+
+LEXICAL_CANDIDATES = 300
+SEMANTIC_CANDIDATES = 100
+
+# Calibration of the two signals (see ``fuse``). Cosines of WordLlama between a question and an
+# unrelated item sit around 0.08 +- 0.1; a paraphrase of an item's point reaches 0.4 - 0.7.
+SEMANTIC_FLOOR = 0.2
+SEMANTIC_FULL = 0.7
+SEMANTIC_SHARE = 0.7
+"""Meaning alone can reach at most this score: enough to suggest, strong cosines to answer."""
+LEXICAL_SHARE = 0.97
+LEXICAL_POWER = 1.5
+"""Coverage is raised to this power: half the query's weight is a maybe, not an answer."""
+
+Kind = Literal["answer", "did_you_mean", "nothing", "latest", "date"]
+
+
+class _Default(enum.Enum):
+    EMBEDDER = enum.auto()
+
+
+DEFAULT_EMBEDDER = _Default.EMBEDDER
+"""Use the process-wide WordLlama model (``embeddings.default_embedder``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """An item and how well it answers the question, in [0, 1]."""
+
+    item: NewsItem
+    score: float
+
+    def to_json(self) -> dict[str, str | float | None]:
+        """The item as ``newsbot ask --json`` prints it."""
+        item = self.item
+        return {
+            "id": item.id,
+            "title": item.title,
+            "date": item.date.isoformat(),
+            "summary": item.summary,
+            "url": item.url,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What the retriever found; ``hits`` is empty unless ``kind`` is answer, latest or date.
+
+    ``did_you_mean`` carries up to three ``suggestions`` and no hits; ``nothing`` carries neither.
+    """
+
+    query: str
+    kind: Kind
+    hits: list[Hit] = field(default_factory=list)
+    suggestions: list[Hit] = field(default_factory=list)
+
+    @property
+    def top(self) -> list[Hit]:
+        """Hits if there are any, else suggestions: the ranking, whatever its confidence."""
+        return self.hits or self.suggestions
+
+
+def fuse(coverage: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32]) -> Matrix:
+    """One calibrated score from word coverage and embedding cosine, as a noisy OR.
+
+    Each signal is first mapped to [0, 1] on an absolute scale (coverage of the query's weight;
+    cosine between a floor of "unrelated" and a ceiling of "same topic"), so the fused score does
+    not depend on the corpus or on the best hit of the moment.
+    """
+    lexical = LEXICAL_SHARE * np.power(np.clip(coverage, 0.0, 1.0), LEXICAL_POWER)
+    semantic = np.clip((cosine - SEMANTIC_FLOOR) / (SEMANTIC_FULL - SEMANTIC_FLOOR), 0.0, 1.0)
+    fused = 1.0 - (1.0 - lexical) * (1.0 - SEMANTIC_SHARE * semantic)
+    return np.asarray(fused, dtype=np.float32)
+
+
+class Retriever:
+    """Searches a fixed-at-start, append-only set of news items.
+
+    ``add`` is cheap and makes an item searchable at once. Searching while another thread adds is
+    safe (a search sees the items present when it started); two concurrent ``add`` calls are not.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[NewsItem],
+        *,
+        embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
+    ) -> None:
+        self._embedder = default_embedder() if embedder is DEFAULT_EMBEDDER else embedder
+        self._lexical = LexicalIndex()
+        self._items: list[NewsItem] = []
+        self._index_of: dict[str, int] = {}
+        self._days: set[dt.date] = set()
+        dim = self._embedder.dim if self._embedder is not None else 0
+        capacity = max(16, len(items))
+        self._vectors: Matrix = np.zeros((capacity, dim), dtype=np.float32)
+        self._ordinals = np.zeros(capacity, dtype=np.int32)
+        self._alive = np.zeros(capacity, dtype=bool)
+        self._size = 0
+        self._extend(items)
+
+    def __len__(self) -> int:
+        return int(self._alive[: self._size].sum())
+
+    @property
+    def semantic(self) -> bool:
+        """Whether meaning (embeddings) is part of the score, or words only."""
+        return self._embedder is not None
+
+    # --- building
+
+    def add(self, item: NewsItem) -> None:
+        """Make ``item`` searchable now; an item with the same id replaces the old one."""
+        self._extend([item])
+
+    def _extend(self, items: Sequence[NewsItem]) -> None:
+        if not items:
+            return
+        start = self._size
+        needed = start + len(items)
+        if needed > len(self._alive):
+            self._grow(max(needed, 2 * len(self._alive)))
+        if self._embedder is not None:
+            texts = [f"{item.title}. {item.summary}" for item in items]
+            self._vectors[start:needed] = self._embedder.embed(texts)
+        self._lexical.add_many([Document(i.title, i.summary, i.tags) for i in items])
+        for offset, item in enumerate(items):
+            index = start + offset
+            previous = self._index_of.get(item.id)
+            if previous is not None:
+                self._alive[previous] = False
+            self._items.append(item)
+            self._index_of[item.id] = index
+            self._ordinals[index] = item.date.toordinal()
+            self._alive[index] = True
+            self._days.add(item.date)
+        self._size = needed  # last, so a concurrent search never sees a half-added item
+
+    def _grow(self, capacity: int) -> None:
+        vectors = np.zeros((capacity, self._vectors.shape[1]), dtype=np.float32)
+        vectors[: self._size] = self._vectors[: self._size]
+        ordinals = np.zeros(capacity, dtype=np.int32)
+        ordinals[: self._size] = self._ordinals[: self._size]
+        alive = np.zeros(capacity, dtype=bool)
+        alive[: self._size] = self._alive[: self._size]
+        self._vectors, self._ordinals, self._alive = vectors, ordinals, alive
+
+    # --- queries
+
+    def latest(self, count: int) -> list[NewsItem]:
+        """The newest ``count`` items, newest first; items of one day keep their file order."""
+        order = self._by_date(np.flatnonzero(self._alive[: self._size]))
+        return [self._items[i] for i in order[: max(count, 0)]]
+
+    def search(self, query: str, *, limit: int = 5, today: dt.date | None = None) -> SearchResult:
+        """Rank the items for ``query``; any text is accepted and answered quickly."""
+        text = normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS]
+        limit = max(limit, 1)
+        size = self._size
+        when = parse_date_query(text, today=today or dt.date.today(), known_dates=self._days)
+        units = self._lexical.query_terms(when.topic)
+        if when.has_range:
+            return self._dated(query, when, units, size, limit)
+        if when.recency:
+            return self._newest(query, when, units, size, limit)
+        if not units:
+            return SearchResult(query, "nothing")
+        candidates, scores = self._rank(when.topic, units, size)
+        return self._by_confidence(query, candidates, scores, limit, "answer")
+
+    def score_item(self, query: str, item_id: str) -> float:
+        """How well the item ``item_id`` matches ``query`` (0 if unknown); for keyword alerts."""
+        index = self._index_of.get(item_id)
+        if index is None:
+            return 0.0
+        text = normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS]
+        units = self._lexical.query_terms(text)
+        if not units:
+            return 0.0
+        size = self._size
+        coverage = self._lexical.coverage(units, size)[index : index + 1]
+        cosine = np.zeros(1, dtype=np.float32)
+        if self._embedder is not None:
+            cosine = self._vectors[index : index + 1] @ self._query_vector(text)
+        return float(fuse(coverage, cosine)[0])
+
+    def matches(self, query: str, item_id: str) -> bool:
+        """Whether item ``item_id`` is an answer to ``query`` ("follow child labour" alerts)."""
+        return self.score_item(query, item_id) >= ANSWER_THRESHOLD
+
+    # --- internals
+
+    def _query_vector(self, topic: str) -> npt.NDArray[np.float32]:
+        assert self._embedder is not None
+        content = " ".join(
+            t.surface
+            for t in words(topic)
+            if is_content_word(t.surface) and t.surface not in QUERY_FILLER and not t.joined_from
+        )
+        vector: npt.NDArray[np.float32] = self._embedder.embed([content or topic])[0]
+        return vector
+
+    def _rank(
+        self,
+        topic: str,
+        units: Sequence[QueryTerm],
+        size: int,
+        within: npt.NDArray[np.bool_] | None = None,
+    ) -> tuple[npt.NDArray[np.intp], Matrix]:
+        """Candidates (lexical and semantic), best first, with their fused scores."""
+        allowed = self._alive[:size] if within is None else (self._alive[:size] & within)
+        coverage = self._lexical.coverage(units, size)
+        coverage[~allowed] = 0.0
+        pools = [_top(coverage, LEXICAL_CANDIDATES, positive=True)]
+        cosine: Matrix | None = None
+        if self._embedder is not None and size:
+            cosine = self._vectors[:size] @ self._query_vector(topic)
+            cosine[~allowed] = -1.0
+            pools.append(_top(cosine, SEMANTIC_CANDIDATES, positive=False))
+        candidates = np.unique(np.concatenate(pools))
+        candidates = candidates[allowed[candidates]]
+        cos = cosine[candidates] if cosine is not None else np.zeros(len(candidates), np.float32)
+        scores = fuse(coverage[candidates], cos)
+        # Ties (equal score) go to the newer item.
+        order = np.lexsort((-self._ordinals[candidates], -scores))
+        return candidates[order], scores[order]
+
+    def _by_confidence(
+        self,
+        query: str,
+        candidates: npt.NDArray[np.intp],
+        scores: Matrix,
+        limit: int,
+        kind: Kind,
+    ) -> SearchResult:
+        if not len(candidates) or scores[0] < SUGGEST_THRESHOLD:
+            return SearchResult(query, "nothing")
+        if scores[0] < ANSWER_THRESHOLD:
+            count = min(MAX_SUGGESTIONS, int((scores >= SUGGEST_THRESHOLD).sum()))
+            return SearchResult(
+                query, "did_you_mean", suggestions=self._hits(candidates, scores, count)
+            )
+        count = min(limit, int((scores >= ANSWER_THRESHOLD).sum()))
+        return SearchResult(query, kind, hits=self._hits(candidates, scores, count))
+
+    def _hits(self, candidates: npt.NDArray[np.intp], scores: Matrix, count: int) -> list[Hit]:
+        return [
+            Hit(self._items[int(i)], round(float(s), 4))
+            for i, s in zip(candidates[:count], scores[:count], strict=True)
+        ]
+
+    def _dated(
+        self, query: str, when: DateQuery, units: list[QueryTerm], size: int, limit: int
+    ) -> SearchResult:
+        assert when.start is not None and when.end is not None
+        ordinals = self._ordinals[:size]
+        within = (ordinals >= when.start.toordinal()) & (ordinals <= when.end.toordinal())
+        if not units:
+            order = self._by_date(np.flatnonzero(within & self._alive[:size]))
+            if not len(order):
+                return SearchResult(query, "nothing")
+            return SearchResult(
+                query, "date", hits=[Hit(self._items[i], 1.0) for i in order[:limit]]
+            )
+        candidates, scores = self._rank(when.topic, units, size, within)
+        # The day already narrows the news; a topic that is only a maybe elsewhere is enough here.
+        keep = scores >= SUGGEST_THRESHOLD
+        if not keep.any():
+            return SearchResult(query, "nothing")
+        return SearchResult(
+            query,
+            "date",
+            hits=self._hits(candidates[keep], scores[keep], min(limit, int(keep.sum()))),
+        )
+
+    def _newest(
+        self, query: str, when: DateQuery, units: list[QueryTerm], size: int, limit: int
+    ) -> SearchResult:
+        if not units:
+            items = self.latest(limit)
+            if not items:
+                return SearchResult(query, "nothing")
+            return SearchResult(query, "latest", hits=[Hit(item, 1.0) for item in items])
+        candidates, scores = self._rank(when.topic, units, size)
+        relevant = scores >= ANSWER_THRESHOLD
+        if not relevant.any():
+            return self._by_confidence(query, candidates, scores, limit, "latest")
+        candidates, scores = candidates[relevant], scores[relevant]
+        order = np.lexsort((-scores, -self._ordinals[candidates]))[:limit]
+        return SearchResult(
+            query, "latest", hits=self._hits(candidates[order], scores[order], len(order))
+        )
+
+    def _by_date(self, indices: npt.NDArray[np.intp]) -> list[int]:
+        """``indices`` newest first; one day's items in the order they were added."""
+        order = np.lexsort((indices, -self._ordinals[indices]))
+        return [int(i) for i in indices[order]]
+
+
+def _top(values: Matrix, count: int, *, positive: bool) -> npt.NDArray[np.intp]:
+    """Indices of the ``count`` largest values (only those above zero if ``positive``)."""
+    if positive:
+        nonzero = np.flatnonzero(values > 0)
+        if len(nonzero) <= count:
+            return nonzero
+        best = np.argpartition(values[nonzero], -count)[-count:]
+        return nonzero[best]
+    if len(values) <= count:
+        return np.arange(len(values))
+    return np.argpartition(values, -count)[-count:]

@@ -1,0 +1,66 @@
+"""Storage: SQLite or PostgreSQL behind repositories that return frozen pydantic models.
+
+Callers never see rows, connections or sessions. ``Storage.open(url)`` migrates the
+schema to this release's head and returns one repository of each kind.
+"""
+
+from bot.storage.broadcasts import BroadcastRepository
+from bot.storage.chats import ChatRepository
+from bot.storage.database import Clock, Database, utc_now
+from bot.storage.errors import MigrationError, StorageError, StorageUnavailable, UnknownChat
+from bot.storage.follows import FollowRepository, normalize_phrase
+from bot.storage.known_items import KnownItemRepository
+from bot.storage.models import (
+    Broadcast,
+    BroadcastStatus,
+    Chat,
+    ChatCounts,
+    Follow,
+    KnownItem,
+    NewOutboxMessage,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    QuestionRecord,
+    Subscription,
+    UnansweredQuestion,
+)
+from bot.storage.outbox import OutboxRepository
+from bot.storage.questions import QuestionRepository, normalize_question
+from bot.storage.retry import RetryPolicy
+from bot.storage.storage import Storage
+from bot.storage.subscriptions import SubscriptionRepository
+
+__all__ = [
+    "Broadcast",
+    "BroadcastRepository",
+    "BroadcastStatus",
+    "Chat",
+    "ChatCounts",
+    "ChatRepository",
+    "Clock",
+    "Database",
+    "Follow",
+    "FollowRepository",
+    "KnownItem",
+    "KnownItemRepository",
+    "MigrationError",
+    "NewOutboxMessage",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxRepository",
+    "OutboxStatus",
+    "QuestionRecord",
+    "QuestionRepository",
+    "RetryPolicy",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "Subscription",
+    "SubscriptionRepository",
+    "UnansweredQuestion",
+    "UnknownChat",
+    "normalize_phrase",
+    "normalize_question",
+    "utc_now",
+]

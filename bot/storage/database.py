@@ -1,0 +1,162 @@
+"""The database: one engine, migrated at open, and a bounded retry around every transaction.
+
+``Database.open(url)`` works for SQLite (``sqlite+aiosqlite:///data/newsbot.db``, the
+default; the parent directory is created) and PostgreSQL (``postgresql+asyncpg://...``)
+with no code change. Repositories do their work through ``Database.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.storage import migrate
+from bot.storage.errors import MigrationError, StorageUnavailable
+from bot.storage.retry import RetryPolicy, transient_reason
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], dt.datetime]
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _create_engine(url: URL) -> AsyncEngine:
+    if url.get_backend_name() == "sqlite":
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        _configure_sqlite(engine)
+        return engine
+    # pre_ping replaces a connection the server dropped (restart, idle timeout) at checkout,
+    # instead of failing the first statement that uses it.
+    return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": 10})
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 driver, which skips it before SELECT and DDL, so
+        # transactions (and migrations) are real: SQLAlchemy's documented recipe,
+        # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#sqlite-transactions
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers do not block the writer, nor the writer readers.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Wait for another connection's write lock instead of failing at once.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """An open database at the newest schema. Make one with ``await Database.open(url)``."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock, retry: RetryPolicy, display_url: str
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._retry = retry
+        self.display_url = display_url
+        self.dialect: str = engine.dialect.name
+
+    @classmethod
+    async def open(
+        cls, url: str, *, clock: Clock = utc_now, retry: RetryPolicy | None = None
+    ) -> Database:
+        """Connect and run pending migrations; retries a database that is not up yet."""
+        parsed = make_url(url)
+        db = cls(
+            _create_engine(parsed),
+            clock=clock,
+            retry=retry or RetryPolicy(),
+            display_url=parsed.render_as_string(hide_password=True),
+        )
+        try:
+            await db.run("migrate", migrate.upgrade)
+        except StorageUnavailable:
+            await db.close()
+            raise
+        except Exception as exc:
+            await db.close()
+            raise MigrationError(f"migrating {db.display_url} failed: {exc}") from exc
+        log.info("storage: %s at schema %s", db.display_url, migrate.head_revision())
+        return db
+
+    async def close(self) -> None:
+        """Close every pooled connection. The database stays on disk or on the server."""
+        await self._engine.dispose()
+
+    def now(self) -> dt.datetime:
+        """The injected clock: timezone-aware UTC."""
+        return self._clock()
+
+    async def schema_revision(self) -> str | None:
+        """The database's migration revision (equals ``migrate.head_revision()`` once open)."""
+        return await self.run("schema_revision", migrate.current_revision)
+
+    async def run(self, operation: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction, retrying transient failures a bounded number of times.
+
+        ``work`` may run more than once, so it must be safe to repeat: every write in this
+        package is an upsert, an insert-if-absent, or a guarded status change. A failure
+        during COMMIT leaves its outcome unknown; a repeat then finds the work done.
+        Raises ``StorageUnavailable`` when the last try fails transiently.
+        """
+        attempts = self._retry.attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self._engine.begin() as connection:
+                    return await work(connection)
+            except Exception as exc:
+                reason = transient_reason(exc, self.dialect)
+                if reason is None:
+                    raise
+                if attempt == attempts:
+                    log.error(
+                        "storage %s: %s; giving up after %d attempts: %s",
+                        operation,
+                        reason,
+                        attempts,
+                        exc,
+                    )
+                    raise StorageUnavailable(operation, reason, attempts) from exc
+                delay = self._retry.delay(attempt)
+                log.warning(
+                    "storage %s: %s (attempt %d/%d), retrying in %.2fs: %s",
+                    operation,
+                    reason,
+                    attempt,
+                    attempts,
+                    delay,
+                    exc,
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - attempts >= 1

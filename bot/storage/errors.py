@@ -1,0 +1,45 @@
+"""The storage layer's errors.
+
+    NewsbotError                (bot.errors)
+    └── StorageError            base of everything raised here
+        ├── StorageUnavailable  the database stayed busy or unreachable through every retry
+        ├── UnknownChat         a subscription or follow for a chat never seen (upsert_seen)
+        └── MigrationError      the schema could not be brought up to date at start-up
+
+Other database errors (a bug: bad SQL, a violated constraint) are not wrapped: they
+propagate as SQLAlchemy raised them, with the statement attached.
+"""
+
+from __future__ import annotations
+
+from bot.errors import NewsbotError
+
+
+class StorageError(NewsbotError):
+    """Base class of storage errors."""
+
+    @property
+    def user_message(self) -> str:
+        return "Something went wrong on our side. Please try again in a minute."
+
+
+class StorageUnavailable(StorageError):
+    """A transient failure (locked database, dropped connection) outlasted the retries."""
+
+    def __init__(self, operation: str, reason: str, attempts: int) -> None:
+        self.operation = operation
+        self.reason = reason
+        self.attempts = attempts
+        super().__init__(f"storage unavailable: {operation}: {reason} after {attempts} attempts")
+
+
+class UnknownChat(StorageError):
+    """The chat must be recorded with ``ChatRepository.upsert_seen`` first."""
+
+    def __init__(self, chat_id: int) -> None:
+        self.chat_id = chat_id
+        super().__init__(f"unknown chat {chat_id}: record it with upsert_seen first")
+
+
+class MigrationError(StorageError):
+    """Upgrading the schema failed; the message names the database (without password)."""

@@ -1,0 +1,65 @@
+"""Bring the schema to the newest migration, programmatically, at start-up.
+
+The migration scripts ship inside the package (``bot/migrations``); the Alembic
+``Config`` is built here, so no ``alembic.ini`` is needed. To write a new migration
+against a development database::
+
+    from alembic import command
+    from bot.storage.migrate import alembic_config
+    command.revision(alembic_config("sqlite+aiosqlite:///data/newsbot.db"),
+                     message="add x", autogenerate=True, rev_id="0002")
+
+Migrations only ever add: a release must never lose an existing subscriber.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic config for the packaged migrations; ``url`` only for the Alembic CLI path."""
+    config = Config()
+    # ConfigParser interpolation: a literal % must be doubled.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this release knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships 0001
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(connection: AsyncConnection) -> None:
+    """Run every migration newer than the database's revision, in the caller's transaction."""
+    await connection.run_sync(_upgrade)
+
+
+async def current_revision(connection: AsyncConnection) -> str | None:
+    """The database's revision, or None before the first migration."""
+    return await connection.run_sync(_current)

@@ -1,0 +1,251 @@
+"""The outbox: every message the bot will send, durable before it is sent.
+
+A message's life: ``pending`` → ``sending`` (claimed by a sender) → ``sent``, or back to
+``pending`` for a retry, or ``failed`` / ``skipped`` / ``cancelled``.
+
+Delivery window. A sender claims a row (``sending``), calls Telegram, then records the
+outcome. A crash between Telegram accepting the message and ``mark_sent`` committing
+leaves the row in ``sending``; ``requeue_stale_sending`` puts it back to ``pending`` and it
+is sent again. So delivery is at-least-once, with the duplicate window being exactly that
+gap; choose ``older_than`` well past the longest send (including flood-wait sleeps), or a
+slow sender's row is requeued while it is still in flight. Without the requeue it would be
+at-most-once. Enqueueing is idempotent per ``dedupe_key``, so a digest or broadcast
+enqueued twice (a retry, a second scheduler) still yields one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.database import Database
+from bot.storage.dialect import insert_for
+from bot.storage.models import (
+    OUTBOX_KINDS,
+    OUTBOX_STATUSES,
+    NewOutboxMessage,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+)
+from bot.storage.tables import outbox
+
+# Rows per INSERT: 12 columns x 500 stays far below both drivers' bound-parameter limits.
+_CHUNK = 500
+# Telegram errors can be long; the row keeps the start, which names the cause.
+_MAX_ERROR = 1000
+
+
+def _message(row: RowMapping) -> OutboxMessage:
+    return OutboxMessage.model_validate(dict(row))
+
+
+class OutboxRepository:
+    """Enqueue, claim and settle outgoing messages; safe with several senders."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue_many(self, messages: Sequence[NewOutboxMessage]) -> int:
+        """Queue the messages as ``pending``; returns how many were new.
+
+        A message whose ``dedupe_key`` is already queued (in any status) is dropped. All
+        messages are queued in one transaction: a broadcast is queued whole or not at all.
+        """
+        now = self._db.now()
+        rows = [
+            {
+                "kind": m.kind,
+                "dedupe_key": m.dedupe_key,
+                "chat_id": m.chat_id,
+                "text": m.text,
+                "parse_mode": m.parse_mode,
+                "reply_markup": m.reply_markup,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": m.not_before or now,
+                "created_at": now,
+                "broadcast_id": m.broadcast_id,
+            }
+            for m in messages
+        ]
+        if not rows:
+            return 0
+
+        async def work(conn: AsyncConnection) -> int:
+            new = 0
+            for start in range(0, len(rows), _CHUNK):
+                statement = (
+                    insert_for(self._db.dialect, outbox)
+                    .values(rows[start : start + _CHUNK])
+                    .on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
+                    .returning(outbox.c.id)
+                )
+                new += len((await conn.execute(statement)).all())
+            return new
+
+        return await self._db.run("outbox.enqueue_many", work)
+
+    async def claim_due(self, now: dt.datetime, limit: int) -> list[OutboxMessage]:
+        """Take up to ``limit`` pending messages due by ``now``, oldest id first.
+
+        Each is marked ``sending`` with ``claimed_at=now`` and ``attempts`` + 1 in the same
+        statement that selects it, so two concurrent claimers never get the same row.
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets them take disjoint rows without waiting,
+        and the repeated ``status = 'pending'`` test drops any row another claimer won.
+        SQLite: the UPDATE holds the single write lock for its whole run.
+        """
+        due = (
+            select(outbox.c.id)
+            .where(outbox.c.status == "pending", outbox.c.not_before <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+            # Evaluated once. As a plain IN (subquery), PostgreSQL may run the LIMITed
+            # subquery more than once per UPDATE and claim more than `limit` rows.
+            .prefix_with("MATERIALIZED")
+        )
+        statement = (
+            update(outbox)
+            .where(outbox.c.id.in_(select(due.c.id)), outbox.c.status == "pending")
+            .values(status="sending", claimed_at=now, attempts=outbox.c.attempts + 1)
+            .returning(*outbox.c)
+        )
+
+        async def work(conn: AsyncConnection) -> list[OutboxMessage]:
+            rows = (await conn.execute(statement)).mappings().all()
+            # RETURNING promises no order.
+            return sorted((_message(row) for row in rows), key=lambda m: m.id)
+
+        return await self._db.run("outbox.claim_due", work)
+
+    async def mark_sent(self, id: int, telegram_message_id: int, sent_at: dt.datetime) -> None:
+        """Telegram accepted the message."""
+        await self._settle(
+            "outbox.mark_sent",
+            id,
+            status="sent",
+            sent_at=sent_at,
+            telegram_message_id=telegram_message_id,
+            last_error=None,
+        )
+
+    async def mark_retry(self, id: int, not_before: dt.datetime, error: str) -> None:
+        """A transient failure (rate limit, network): back to ``pending`` from ``not_before``."""
+        await self._settle(
+            "outbox.mark_retry",
+            id,
+            status="pending",
+            not_before=not_before,
+            claimed_at=None,
+            last_error=error[:_MAX_ERROR],
+        )
+
+    async def mark_failed(self, id: int, error: str) -> None:
+        """A permanent failure (blocked, chat not found, bad markup): never retried."""
+        await self._settle(
+            "outbox.mark_failed", id, status="failed", last_error=error[:_MAX_ERROR]
+        )
+
+    async def mark_skipped(self, id: int, reason: str) -> None:
+        """Deliberately not sent (the chat went inactive, the digest was empty, ...)."""
+        await self._settle(
+            "outbox.mark_skipped", id, status="skipped", last_error=reason[:_MAX_ERROR]
+        )
+
+    async def _settle(self, operation: str, id: int, **values: object) -> None:
+        statement = update(outbox).where(outbox.c.id == id).values(**values)
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(statement)
+
+        await self._db.run(operation, work)
+
+    async def cancel_broadcast(self, broadcast_id: int) -> int:
+        """Cancel the broadcast's messages still ``pending``; returns how many.
+
+        Messages already ``sending`` are in flight and are left to finish.
+        """
+        statement = (
+            update(outbox)
+            .where(outbox.c.broadcast_id == broadcast_id, outbox.c.status == "pending")
+            .values(status="cancelled")
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("outbox.cancel_broadcast", work)
+
+    async def requeue_stale_sending(self, older_than: dt.datetime) -> int:
+        """Return rows claimed before ``older_than`` and never settled to ``pending``.
+
+        For after a crash; see the module docstring for the duplicate window this opens.
+        """
+        statement = (
+            update(outbox)
+            .where(outbox.c.status == "sending", outbox.c.claimed_at < older_than)
+            .values(status="pending", claimed_at=None)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("outbox.requeue_stale_sending", work)
+
+    async def counts_by_status(self, broadcast_id: int | None = None) -> dict[OutboxStatus, int]:
+        """How many messages are in each status (every status present, zeros included).
+
+        For one broadcast's progress, or the whole outbox when ``broadcast_id`` is None.
+        """
+        statement = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        if broadcast_id is not None:
+            statement = statement.where(outbox.c.broadcast_id == broadcast_id)
+
+        async def work(conn: AsyncConnection) -> dict[OutboxStatus, int]:
+            found = {status: n for status, n in (await conn.execute(statement)).all()}
+            return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
+
+        return await self._db.run("outbox.counts_by_status", work)
+
+    async def sent_since(self, since: dt.datetime) -> dict[OutboxKind, int]:
+        """Messages sent at or after ``since``, by kind (every kind present, zeros included)."""
+        statement = (
+            select(outbox.c.kind, func.count())
+            .where(outbox.c.status == "sent", outbox.c.sent_at >= since)
+            .group_by(outbox.c.kind)
+        )
+
+        async def work(conn: AsyncConnection) -> dict[OutboxKind, int]:
+            found = {kind: n for kind, n in (await conn.execute(statement)).all()}
+            return {kind: found.get(kind, 0) for kind in OUTBOX_KINDS}
+
+        return await self._db.run("outbox.sent_since", work)
+
+    async def has_pending_for_chat(self, chat_id: int, kind: OutboxKind | None = None) -> bool:
+        """Whether the chat has a message not yet delivered (``pending`` or ``sending``)."""
+        statement = select(outbox.c.id).where(
+            outbox.c.chat_id == chat_id, outbox.c.status.in_(("pending", "sending"))
+        )
+        if kind is not None:
+            statement = statement.where(outbox.c.kind == kind)
+        statement = statement.limit(1)
+
+        async def work(conn: AsyncConnection) -> bool:
+            return (await conn.execute(statement)).first() is not None
+
+        return await self._db.run("outbox.has_pending_for_chat", work)
+
+    async def get(self, id: int) -> OutboxMessage | None:
+        """One message by id, or None."""
+        statement = select(outbox).where(outbox.c.id == id)
+
+        async def work(conn: AsyncConnection) -> OutboxMessage | None:
+            row = (await conn.execute(statement)).mappings().one_or_none()
+            return None if row is None else _message(row)
+
+        return await self._db.run("outbox.get", work)

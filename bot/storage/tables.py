@@ -1,0 +1,180 @@
+"""The schema as SQLAlchemy Core tables, and the UTC datetime column type.
+
+This describes the schema the code expects; the Alembic migrations in
+``bot/migrations/versions`` build it. A test compares the two, so a change here
+without a migration fails CI instead of a release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+# Named constraints, so later migrations can drop or alter them by name on both dialects
+# (SQLite's batch mode needs names to recreate a table).
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid alias), not a BIGINT one.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every dialect.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time zones, so values are stored as
+    naive UTC text in one fixed format (its comparisons are text comparisons) and come
+    back with ``tzinfo=UTC`` attached. A naive datetime is refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("chat_type", String(32), nullable=False),
+    Column("first_name", String(256), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("inactive_reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "chat_id",
+        BigInteger,
+        ForeignKey("chats.chat_id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("digest_time", Time, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("send_empty", Boolean, nullable=False),
+    Column("last_digest_at", UtcDateTime, nullable=True),
+    Column("next_digest_at", UtcDateTime, nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("chat_id", BigInteger, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("phrase", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("chat_id", "phrase"),
+)
+
+known_items = Table(
+    "known_items",
+    metadata,
+    Column("item_id", String(80), primary_key=True),
+    # When the bot first learned of the item, not the item's news date: a digest sends
+    # what became known since the subscriber's last digest.
+    Column("first_seen_at", UtcDateTime, nullable=False, index=True),
+)
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("item_id", String(80), nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("parse_mode", String(16), nullable=True),
+    Column("reply_markup", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("telegram_message_id", BigInteger, nullable=True),
+    Column(
+        "broadcast_id",
+        AutoId,
+        ForeignKey("broadcasts.id", ondelete="SET NULL"),
+        nullable=True,
+        index=True,
+    ),
+    Index("ix_outbox_status_not_before", "status", "not_before"),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    # Lower-cased, whitespace-collapsed text, so "Who won?" and "who  won" count together.
+    Column("normalized", String(500), nullable=False),
+    Column("answered", Boolean, nullable=False),
+    Column("top_score", Float, nullable=True),
+    Column("asked_at", UtcDateTime, nullable=False, index=True),
+)

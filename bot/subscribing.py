@@ -1,0 +1,62 @@
+"""Reading what a person types after /subscribe: a time of day and an IANA zone, in any order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.config import check_timezone, parse_clock
+
+SUBSCRIBE_USAGE = (
+    "Usage: /subscribe [HH:MM] [Area/City], for example /subscribe 08:00 Europe/Berlin"
+)
+
+
+@dataclass(frozen=True)
+class DigestChoice:
+    """A digest time and zone, validated."""
+
+    digest_time: dt.time
+    timezone: str
+
+
+def parse_subscribe_args(
+    args: Sequence[str], default_time: dt.time, default_zone: str
+) -> DigestChoice | str:
+    """The choice, or a message saying what is wrong (with an example)."""
+    if len(args) > 2:
+        return SUBSCRIBE_USAGE
+    digest_time, zone = default_time, default_zone
+    seen_time = seen_zone = False
+    for arg in args:
+        if arg[:1].isdigit():
+            if seen_time:
+                return SUBSCRIBE_USAGE
+            try:
+                digest_time = parse_clock(arg)
+            except ValueError:
+                return f"“{arg}” is not a time of day. Use HH:MM from 00:00 to 23:59.\n" + (
+                    SUBSCRIBE_USAGE
+                )
+            seen_time = True
+        else:
+            if seen_zone:
+                return SUBSCRIBE_USAGE
+            try:
+                zone = check_timezone(_zone_case(arg))
+            except ValueError:
+                return (
+                    f"“{arg}” is not a time zone I know. Use an IANA name such as "
+                    "Europe/Berlin, America/New_York or Asia/Tokyo.\n" + SUBSCRIBE_USAGE
+                )
+            seen_zone = True
+    return DigestChoice(digest_time, zone)
+
+
+def _zone_case(name: str) -> str:
+    """``europe/berlin`` → ``Europe/Berlin``: people rarely type the capitals right."""
+    if name.upper() == "UTC":
+        return "UTC"
+    parts = name.split("/")
+    return "/".join("_".join(w[:1].upper() + w[1:] for w in p.split("_")) for p in parts)

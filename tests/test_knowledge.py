@@ -1,0 +1,191 @@
+"""Stories of the knowledge file: importing a listing, checking a file, keeping the last good."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.errors import ImportFormatError, KnowledgeError
+from bot.knowledge.importers import import_text, parse_listing_date
+from bot.knowledge.models import NewsItem
+from bot.knowledge.store import dump_knowledge, load_knowledge, write_knowledge
+from bot.newsroom import Newsroom
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT.parent / "shared" / "seeds" / "000_abfd6a6517a21409.txt"
+NEWS = ROOT / "knowledge" / "news.yaml"
+
+
+def item(item_id: str = "2021-06-10-child-labour", **changes: object) -> NewsItem:
+    data: dict[str, object] = {
+        "id": item_id,
+        "title": "Child labour rises",
+        "date": dt.date(2021, 6, 10),
+        "summary": "More children work.",
+    }
+    data.update(changes)
+    return NewsItem.model_validate(data)
+
+
+def test_the_seed_listing_imports_into_twenty_dated_items() -> None:
+    items = import_text(SEED.read_text(encoding="utf-8"), str(SEED))
+    assert len(items) == 20
+    first = items[0]
+    assert first.title == "Global progress to end child labour has stalled"
+    assert first.date == dt.date(2021, 6, 10)
+    assert first.id == "2021-06-10-global-progress-to-end-child-labour-has-stalled"
+    assert first.summary.endswith("protect children better.")
+    assert items[-1].date == dt.date(2021, 4, 20)
+    assert len({i.id for i in items}) == 20
+
+
+def test_the_shipped_knowledge_file_is_what_newsbot_import_makes_of_the_seed(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "news.yaml"
+    assert main(["import", str(SEED), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == NEWS.read_text(encoding="utf-8")
+
+
+def test_a_listing_with_a_bad_date_line_is_refused_with_its_line_number() -> None:
+    text = "1. First title\n\n    10 June 2021\n\n    A summary.\n\n2. Second\n\n  yesterday\n"
+    with pytest.raises(ImportFormatError) as caught:
+        import_text(text, "feed.txt")
+    assert caught.value.line == 9
+    assert "feed.txt:9" in str(caught.value)
+
+
+def test_a_listing_item_without_a_summary_is_refused() -> None:
+    with pytest.raises(ImportFormatError, match="no summary"):
+        import_text("1. Title\n10 June 2021\n", "feed.txt")
+
+
+def test_text_that_is_no_listing_is_refused_naming_the_known_formats() -> None:
+    with pytest.raises(ImportFormatError, match="numbered-listing"):
+        import_text("just some prose\nwith no headings", "notes.txt")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10 June 2021", dt.date(2021, 6, 10)),
+        ("June 10, 2021", dt.date(2021, 6, 10)),
+        ("2021-06-10", dt.date(2021, 6, 10)),
+        ("08 Sept 2020", dt.date(2020, 9, 8)),
+        ("31 February 2021", None),
+        ("Thursday", None),
+    ],
+)
+def test_listing_dates_are_read_in_the_usual_shapes(text: str, expected: dt.date | None) -> None:
+    assert parse_listing_date(text) == expected
+
+
+def test_a_link_line_after_the_summary_becomes_the_items_url() -> None:
+    text = "1. Title\n10 June 2021\nSummary text.\nhttps://example.org/a\n"
+    (only,) = import_text(text, "feed.txt")
+    assert only.url == "https://example.org/a"
+    assert only.summary == "Summary text."
+
+
+def test_check_names_file_item_and_field_of_every_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "items:\n"
+        "- {id: ok-1, title: Fine, date: '2021-06-10', summary: Fine.}\n"
+        "- {id: ok-2, title: Bad date, date: '2021-13-45', summary: S}\n"
+        "- {id: ok-3, date: '2021-06-10', summary: S}\n"
+        "- {id: ok-1, title: Twin, date: '2021-06-10', summary: S}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: item 2 (id 'ok-2'): date:" in err
+    assert f"{bad}: item 3 (id 'ok-3'): title: required field is missing" in err
+    assert f"{bad}: item 4 (id 'ok-1'): id: duplicate id, first used by item 1" in err
+    assert "3 problems" in err
+
+
+def test_check_summarises_a_valid_file_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(NEWS)]) == 0
+    assert capsys.readouterr().out.strip().endswith("ok, 20 items, 2021-04-20 to 2021-06-10")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"items: [\n", "YAML syntax"),
+        (b"- just\n- strings\n", "Input should be a valid dictionary"),
+        (b"items:\n- {id: a, title: t, date: 2021-06-10, summary: s, url: 'not a url'}\n", "url"),
+        (b"items:\n- {id: a, title: 5, date: 2021-06-10, summary: [1]}\n", "summary"),
+        (b"42\n", "expected a mapping"),
+    ],
+)
+def test_a_broken_knowledge_file_gets_a_clear_error_never_a_crash(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    path = tmp_path / "k.yaml"
+    path.write_bytes(content)
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(path)
+    assert str(path) in str(caught.value)
+    assert reason in str(caught.value)
+
+
+def test_a_knowledge_file_round_trips_through_yaml(tmp_path: Path) -> None:
+    items = [item(), item("2021-06-11-other", url="https://example.org/x", tags=("a", "b"))]
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, items)
+    assert load_knowledge(path) == items
+    assert dump_knowledge(items) == path.read_text(encoding="utf-8")
+
+
+async def test_an_invalid_edit_on_disk_keeps_the_last_good_knowledge(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, [item()])
+    newsroom = Newsroom.open(path)
+    path.write_text("items:\n- {id: BROKEN}\n", encoding="utf-8")
+    outcome = await newsroom.reload_if_changed()
+    assert not outcome.changed
+    assert outcome.problems and outcome.problems[0].item == "item 1 (id 'BROKEN')"
+    assert [i.id for i in newsroom.items] == ["2021-06-10-child-labour"]
+    # The same bad edit is reported once, not on every check.
+    assert (await newsroom.reload_if_changed()).problems == ()
+
+
+async def test_a_valid_edit_on_disk_is_taken_and_new_items_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, [item()])
+    newsroom = Newsroom.open(path)
+    write_knowledge(path, [item(), item("2021-06-12-new-one", title="Harbour workers strike")])
+    outcome = await newsroom.reload_if_changed()
+    assert outcome.changed
+    assert [i.id for i in outcome.added] == ["2021-06-12-new-one"]
+    assert newsroom.retriever.search("harbor workers").hits[0].item.id == "2021-06-12-new-one"
+
+
+async def test_publishing_a_duplicate_id_leaves_the_file_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, [item()])
+    before = path.read_bytes()
+    newsroom = Newsroom.open(path)
+    with pytest.raises(KnowledgeError, match="duplicate id"):
+        await newsroom.publish(item(title="Same id again"))
+    assert path.read_bytes() == before
+    assert list(tmp_path.iterdir()) == [path]
+
+
+async def test_a_published_item_is_on_disk_and_searchable_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, [item()])
+    newsroom = Newsroom.open(path)
+    fresh = item("2021-06-13-seafarers-wages", title="Seafarers wages rise", summary="Ships.")
+    await newsroom.publish(fresh)
+    assert load_knowledge(path)[-1] == fresh
+    assert newsroom.retriever.search("seafarers wages").hits[0].item == fresh
