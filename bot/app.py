@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot.alerts import queue_alerts
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotContext, Services
+from bot.delivery import Courier
 from bot.handlers import register_handlers
-from bot.newsroom import Newsroom
+from bot.knowledge.models import NewsItem
+from bot.newsroom import Newsroom, ReloadOutcome
 from bot.ratelimit import ChatRateLimiter, Limits
+from bot.scheduler import TICK_SECONDS, DigestScheduler
+from bot.storage import Storage, utc_now
+from bot.telegram_sender import TelegramSender
 from bot.throttle import QuestionThrottle
 
 logger = logging.getLogger(__name__)
@@ -25,13 +31,25 @@ NewsbotApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], Servic
 COMMANDS = [
     BotCommand("latest", "the newest items: /latest 5"),
     BotCommand("search", "search the news: /search child labour"),
+    BotCommand("subscribe", "daily digest: /subscribe 08:00 Europe/Berlin"),
+    BotCommand("when", "when your next digest comes"),
+    BotCommand("digest", "your digest now"),
+    BotCommand("settings", "your digest settings"),
+    BotCommand("follow", "alerts on a topic: /follow child labour"),
+    BotCommand("unfollow", "stop alerts on a topic"),
+    BotCommand("unsubscribe", "stop the daily digest"),
     BotCommand("help", "what I can do"),
-    BotCommand("start", "introduction"),
 ]
 KNOWLEDGE_RELOAD_SECONDS = 5.0
 
 
-def build_application(settings: Settings, *, token: str | None = None) -> NewsbotApp:
+def build_application(
+    settings: Settings,
+    *,
+    token: str | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
+    tick_seconds: float = TICK_SECONDS,
+) -> NewsbotApp:
     """The bot for ``settings``; ``token`` overrides the configured one (console mode)."""
     secret = settings.telegram_bot_token
     bot_token = token or (secret.get_secret_value() if secret else None)
@@ -50,35 +68,83 @@ def build_application(settings: Settings, *, token: str | None = None) -> Newsbo
         .post_shutdown(_post_shutdown)
         .build()
     )
-    app.bot_data.settings = settings
-    app.bot_data.throttle = QuestionThrottle(settings.questions_per_minute)
+    services = app.bot_data
+    services.settings = settings
+    services.clock = clock
+    services.throttle = QuestionThrottle(settings.questions_per_minute)
+    services.tick_seconds = tick_seconds
     register_handlers(app)
     return app
 
 
 async def _post_init(app: NewsbotApp) -> None:
-    """Open resources: the knowledge (fails start-up if invalid) and the bot's command menu."""
+    """Open resources in order: knowledge, database, courier, scheduler; then the menu."""
     services = app.bot_data
     assert services.settings is not None
-    services.newsroom = Newsroom.open(services.settings.knowledge_file)
-    logger.info(
-        "knowledge: %d items from %s", len(services.newsroom.items), services.newsroom.path
+    settings = services.settings
+    newsroom = services.newsroom = Newsroom.open(settings.knowledge_file)
+    logger.info("knowledge: %d items from %s", len(newsroom.items), newsroom.path)
+    storage = services.storage = await Storage.open(settings.database_url, clock=services.clock)
+    await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
+    courier = services.courier = Courier(
+        storage.outbox, storage.chats, TelegramSender(app.bot), services.clock
+    )
+    await courier.recover()
+    courier.start()
+    services.scheduler = DigestScheduler(
+        storage, lambda: newsroom.items, services.clock, courier.wake
     )
     await app.bot.set_my_commands(COMMANDS)
     if app.job_queue is not None:
+        # A digest that fell due while the bot was down goes out a second after start,
+        # once. (first=0 would not run at all: APScheduler drops a start date in the past.)
+        app.job_queue.run_repeating(
+            _digest_tick, interval=services.tick_seconds, first=1.0, name="digest-tick"
+        )
         app.job_queue.run_repeating(
             _reload_knowledge, interval=KNOWLEDGE_RELOAD_SECONDS, name="knowledge-reload"
         )
 
 
+async def _digest_tick(context: BotContext) -> None:
+    """Queue the digests that are due."""
+    await context.scheduler.tick()
+
+
 async def _reload_knowledge(context: BotContext) -> None:
     """Pick up edits of the knowledge file on disk."""
-    await context.newsroom.reload_if_changed()
+    await refresh_knowledge(context.bot_data)
+
+
+async def refresh_knowledge(services: Services) -> ReloadOutcome:
+    """Reload the knowledge file if it changed; record and alert on new items."""
+    assert services.newsroom is not None
+    outcome = await services.newsroom.reload_if_changed()
+    if outcome.added:
+        await items_added(services, outcome.added)
+    return outcome
+
+
+async def items_added(services: Services, items: Sequence[NewsItem]) -> None:
+    """New items became known: record when, and push keyword alerts."""
+    assert services.storage is not None and services.newsroom is not None
+    await services.storage.known_items.record_many([i.id for i in items], services.clock())
+    await queue_alerts(services.storage, services.newsroom.retriever, items)
+    if services.courier is not None:
+        services.courier.wake()
 
 
 async def _post_shutdown(app: NewsbotApp) -> None:
-    """Close what ``_post_init`` opened."""
-    app.bot_data.newsroom = None
+    """Close what ``_post_init`` opened, in reverse order."""
+    services = app.bot_data
+    if services.courier is not None:
+        await services.courier.stop()
+        services.courier = None
+    if services.storage is not None:
+        await services.storage.close()
+        services.storage = None
+    services.newsroom = None
+    services.scheduler = None
 
 
 @asynccontextmanager
@@ -90,9 +156,9 @@ async def running(app: NewsbotApp, *, poll_timeout: int = 1) -> AsyncIterator[Ne
     benchmarks need the same start-up as production.
     """
     async with app:
-        if app.post_init is not None:
-            await app.post_init(app)
         try:
+            if app.post_init is not None:
+                await app.post_init(app)
             await app.start()
             assert app.updater is not None
             await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=poll_timeout)

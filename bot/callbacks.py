@@ -37,7 +37,15 @@ class BroadcastAction:
     ref: str
 
 
-Callback = MorePage | ShowItem | BroadcastAction
+@dataclass(frozen=True)
+class SettingsAction:
+    """A /settings button: ``time`` (value HHMM), ``empty`` (value 0 or 1), ``zone`` (help)."""
+
+    setting: str
+    value: str = ""
+
+
+Callback = MorePage | ShowItem | BroadcastAction | SettingsAction
 
 
 def item_key(item_id: str) -> str:
@@ -54,6 +62,8 @@ def encode(callback: Callback) -> str | None:
             data = f"i:{key}"
         case BroadcastAction(action=action, ref=ref):
             data = f"b:{action}:{ref}"
+        case SettingsAction(setting=setting, value=value):
+            data = f"s:{setting}:{value}"
     return data if 0 < len(data.encode()) <= CALLBACK_DATA_LIMIT else None
 
 
@@ -67,4 +77,7 @@ def decode(data: str | None) -> Callback | None:
         return ShowItem(key=m.group(1))
     if m := re.fullmatch(r"b:(send|edit|cancel|stop):([A-Za-z0-9_-]{1,40})", data):
         return BroadcastAction(action=m.group(1), ref=m.group(2))
+    if m := re.fullmatch(r"s:(time:(?:[01]\d|2[0-3])[0-5]\d|empty:[01]|zone:)", data):
+        setting, value = m.group(1).split(":")
+        return SettingsAction(setting=setting, value=value)
     return None

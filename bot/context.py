@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
+from bot.delivery import Courier
 from bot.newsroom import Newsroom
+from bot.scheduler import TICK_SECONDS, DigestScheduler
+from bot.storage import Storage, utc_now
 from bot.throttle import QuestionThrottle
+
+T = TypeVar("T")
 
 
 class Services:
@@ -16,27 +23,46 @@ class Services:
 
     def __init__(self) -> None:
         self.settings: Settings | None = None
+        self.clock: Callable[[], dt.datetime] = utc_now
         self.newsroom: Newsroom | None = None
+        self.storage: Storage | None = None
+        self.courier: Courier | None = None
+        self.scheduler: DigestScheduler | None = None
         self.throttle = QuestionThrottle(per_minute=20)
-        self.bot_username: str = ""
+        self.tick_seconds = TICK_SECONDS
+
+
+def _ready(value: T | None, what: str) -> T:
+    if value is None:
+        raise RuntimeError(f"{what} is not open (post_init has not run)")
+    return value
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
     """Handler context with typed access to the services."""
 
     @property
-    def newsroom(self) -> Newsroom:
-        newsroom = self.bot_data.newsroom
-        if newsroom is None:
-            raise RuntimeError("the knowledge is not loaded yet (post_init has not run)")
-        return newsroom
+    def settings(self) -> Settings:
+        return _ready(self.bot_data.settings, "the configuration")
 
     @property
-    def settings(self) -> Settings:
-        settings = self.bot_data.settings
-        if settings is None:
-            raise RuntimeError("settings are not set (post_init has not run)")
-        return settings
+    def newsroom(self) -> Newsroom:
+        return _ready(self.bot_data.newsroom, "the knowledge")
+
+    @property
+    def storage(self) -> Storage:
+        return _ready(self.bot_data.storage, "the database")
+
+    @property
+    def courier(self) -> Courier:
+        return _ready(self.bot_data.courier, "the courier")
+
+    @property
+    def scheduler(self) -> DigestScheduler:
+        return _ready(self.bot_data.scheduler, "the digest scheduler")
+
+    def now(self) -> dt.datetime:
+        return self.bot_data.clock()
 
 
 CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=Services)

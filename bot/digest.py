@@ -35,13 +35,19 @@ def new_items(
     items: Sequence[NewsItem],
     first_seen: Mapping[str, dt.datetime],
     since: dt.datetime | None,
+    until: dt.datetime,
 ) -> list[NewsItem]:
-    """Items that became known after ``since`` (all items if ``since`` is None), newest first."""
-    chosen = [
-        item
-        for item in items
-        if since is None or (item.id in first_seen and first_seen[item.id] > since)
-    ]
+    """Items that became known in ``(since, until]``, newest first.
+
+    With ``since`` None (a first digest), every item known by ``until``. The window is
+    open at ``since`` and closed at ``until`` so consecutive digests neither repeat nor skip.
+    """
+
+    def fresh(item: NewsItem) -> bool:
+        seen = first_seen.get(item.id)
+        return seen is not None and seen <= until and (since is None or seen > since)
+
+    chosen = [item for item in items if fresh(item)]
     return sorted(chosen, key=lambda item: (item.date, item.id), reverse=True)
 
 
@@ -54,7 +60,7 @@ def build_digest(
     """The digest's messages (HTML, each within Telegram's limit); empty means send nothing."""
     local_day = now.astimezone(ZoneInfo(request.timezone)).date()
     day = f"{local_day.day} {local_day:%B %Y}"
-    fresh = new_items(items, first_seen, request.last_digest_at)
+    fresh = new_items(items, first_seen, request.last_digest_at, now)
     if request.last_digest_at is None:
         fresh = fresh[:FIRST_DIGEST_ITEMS]
         header = f"<b>Your news digest, {day}</b>\nTo start with, the latest news:"

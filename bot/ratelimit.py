@@ -120,10 +120,12 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                if attempt == retries or chat_id is None:
+                if chat_id is None:
                     raise
                 seconds = exc.retry_after
                 delay = seconds if isinstance(seconds, int | float) else seconds.total_seconds()
                 logger.info("429 for chat %s: pausing it %.1f s", chat_id, delay)
                 self.pause_chat(chat_id, delay)
+                if attempt == retries:
+                    raise
         raise AssertionError("unreachable")  # pragma: no cover

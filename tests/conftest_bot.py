@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from harness import BotUnderTest, make_settings, start_bot
 
 from bot.localapi import FloodLimits, LocalBotApiServer
-from harness import BotUnderTest, make_settings, start_bot
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ user would and returns what the bot replied, read back from the server's record.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from bot.app import NewsbotApp, build_application, running
 from bot.config import Settings
+from bot.context import Services
 from bot.localapi import TEST_TOKEN, LocalBotApiServer, RecordedMessage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +40,22 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+class FakeClock:
+    """The bot's clock in a test: it moves only when the story says so."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, when: dt.datetime) -> None:
+        self.now = when
+
+    def advance(self, **delta: float) -> None:
+        self.now = self.now + dt.timedelta(**delta)
 
 
 @dataclass
@@ -70,9 +88,31 @@ class BotUnderTest:
 
 
 @asynccontextmanager
-async def start_bot(server: LocalBotApiServer, settings: Settings) -> AsyncIterator[BotUnderTest]:
-    """Start the bot against ``server``; stop it (and close its resources) on exit."""
+async def start_bot(
+    server: LocalBotApiServer, settings: Settings, clock: FakeClock | None = None
+) -> AsyncIterator[BotUnderTest]:
+    """Start the bot against ``server``; stop it (and close its resources) on exit.
+
+    With a ``clock``, digests are driven by the test (``tick``); the periodic tick runs
+    only once, at start, as after a restart.
+    """
     local = settings.model_copy(update={"telegram_api_base_url": server.base_url})
-    app = build_application(local, token=TEST_TOKEN)
+    if clock is None:
+        app = build_application(local, token=TEST_TOKEN)
+    else:
+        app = build_application(local, token=TEST_TOKEN, clock=clock, tick_seconds=24 * 3600)
     async with running(app, poll_timeout=1):
         yield BotUnderTest(server, app, local)
+
+
+def services(bot: BotUnderTest) -> Services:
+    return bot.app.bot_data
+
+
+async def tick(bot: BotUnderTest) -> int:
+    """Run the digest scheduler now, and deliver what it queued."""
+    svc = services(bot)
+    assert svc.scheduler is not None and svc.courier is not None
+    served = await svc.scheduler.tick()
+    await svc.courier.deliver_all()
+    return served

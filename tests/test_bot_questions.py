@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from harness import ALICE, BOB, BotUnderTest
 
 from bot.answers import Reply
 from bot.handlers.replies import send_reply
 from bot.localapi import Fault
 from bot.render import MESSAGE_LIMIT
-from harness import ALICE, BOB, BotUnderTest
 
 CHILD_LABOUR = "Global progress to end child labour has stalled"
 

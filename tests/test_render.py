@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 
 from bot import callbacks
 from bot.knowledge.models import NewsItem
-from bot.render import MESSAGE_LIMIT, render_item, render_items, split_blocks, split_plain
-from bot.render import visible_length
+from bot.render import (
+    MESSAGE_LIMIT,
+    render_item,
+    render_items,
+    split_blocks,
+    split_plain,
+    visible_length,
+)
 
 
 def news(n: int, summary: str = "A summary.") -> NewsItem:
@@ -20,7 +26,7 @@ def news(n: int, summary: str = "A summary.") -> NewsItem:
         title=f"Item <{n}> & more",
         date=dt.date(2021, 6, n),
         summary=summary,
-        url=f"https://example.org/a?b={n}&c=\"d\"",
+        url=f'https://example.org/a?b={n}&c="d"',
     )
 
 

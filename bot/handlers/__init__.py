@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
-from bot.handlers import common, questions
+from bot.handlers import common, questions, subscriptions
 
 _MEDIA = (
     filters.Sticker.ALL
@@ -31,7 +38,17 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("help", common.help_command))
     app.add_handler(CommandHandler("latest", questions.latest))
     app.add_handler(CommandHandler("search", questions.search))
-    # Buttons under answers.
+    app.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
+    app.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
+    app.add_handler(CommandHandler("when", subscriptions.when))
+    app.add_handler(CommandHandler("digest", subscriptions.digest))
+    app.add_handler(CommandHandler("settings", subscriptions.settings))
+    app.add_handler(CommandHandler("follow", subscriptions.follow))
+    app.add_handler(CommandHandler("unfollow", subscriptions.unfollow))
+    # A user blocking or unblocking the bot.
+    app.add_handler(ChatMemberHandler(subscriptions.chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Buttons: settings buttons by their prefix, then the answers' buttons.
+    app.add_handler(CallbackQueryHandler(subscriptions.settings_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(questions.button))
     # Plain text: every message in a private chat, mentions and replies in groups.
     app.add_handler(

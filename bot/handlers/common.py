@@ -21,6 +21,13 @@ Just ask, in your own words:
 Commands:
 /latest [N] – the newest N items (default 5)
 /search WORDS – search for words
+/subscribe [HH:MM] [Area/City] – a daily digest at your local time
+/when – when your next digest comes
+/digest – your digest now
+/settings – digest time, zone, topics
+/follow WORDS – a message as soon as news on a topic arrives
+/unfollow WORDS – stop that
+/unsubscribe – stop the digest
 /help – this message"""
 
 START = """Hello{name}! I answer questions about the news.
@@ -40,6 +47,12 @@ async def start(update: Update, context: BotContext) -> None:
     if message is None:
         return
     user = update.effective_user
+    chat = update.effective_chat
+    if chat is not None:
+        # A user who had blocked the bot and comes back with /start is reachable again.
+        await context.storage.chats.upsert_seen(
+            chat.id, user.id if user else None, chat.type, user.first_name if user else None
+        )
     name = f", {html.escape(user.first_name)}" if user and user.first_name else ""
     await message.reply_html(START.format(name=name))
 

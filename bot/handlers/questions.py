@@ -34,6 +34,12 @@ async def _answer_question(message: Message, context: BotContext, question: str)
     result = context.newsroom.retriever.search(question, limit=SEARCH_LIMIT)
     reply = answers.answer(result, context.newsroom.latest(answers.PAGE_SIZE))
     await send_reply(context.bot, message.chat_id, reply, reply_to=_reply_to(message))
+    if not result.hits:
+        # What people ask and the knowledge lacks: shown to admins in /stats.
+        top = result.suggestions[0].score if result.suggestions else None
+        await context.storage.questions.record(
+            message.chat_id, question, answered=False, top_score=top, asked_at=context.now()
+        )
 
 
 def _reply_to(message: Message) -> int | None:

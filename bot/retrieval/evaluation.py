@@ -52,7 +52,8 @@ def load_questions(path: Path, root: Path) -> QuestionSet:
         )
         for q in data["questions"]
     )
-    return QuestionSet(path.stem, root / data["knowledge"], questions)
+    name = path.parent.name if path.stem == "questions" else path.stem.removesuffix("_questions")
+    return QuestionSet(name, root / data["knowledge"], questions)
 
 
 def _as_date(value: object) -> dt.date:
@@ -90,7 +91,7 @@ Ranker = Callable[[Question], Sequence[str]]
 
 
 def evaluate(ranker: Ranker, questions: Sequence[Question]) -> Score:
-    """Run ``ranker`` over ``questions``; a negative counts as rejected only if nothing is offered."""
+    """Run ``ranker`` over ``questions``; a negative is rejected only if nothing is offered."""
     hit1 = top3 = answerable = rejected = negatives = 0
     misses: list[str] = []
     for question in questions:

@@ -41,6 +41,8 @@ NUMBER_WEIGHT = 0.5
 FUZZY_PENALTY = 0.15
 """Quality lost per edit when a query word is corrected to an index word."""
 FUZZY_CACHE_SIZE = 4096
+MAX_QUERY_UNITS = 32
+"""A question longer than this many topic words is cut; each unit is one bit of a mask."""
 PHRASE_QUALITY = 0.9
 """An acronym's phrase, partly named ("the Transit Authority" for ERTA), counts at most this."""
 
@@ -73,6 +75,14 @@ class QueryTerm:
     filler: bool = False
     phrase: tuple[tuple[str, float], ...] = ()
     """For an acronym: its phrase's terms and their weights, matched in part."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Per item: the share of the query's weight it holds, and which units it matched (bits)."""
+
+    scores: Vector
+    matched: npt.NDArray[np.int64]
 
 
 @dataclass(slots=True)
@@ -230,7 +240,7 @@ class LexicalIndex:
             else:
                 units.append(self._unit(tokens[i], terms[i]))
             i += 1
-        return units
+        return units[:MAX_QUERY_UNITS]
 
     def _acronym(self, text: str, alias: Alias) -> QueryTerm:
         phrase = tuple((word, self.idf(word)) for word in alias.phrase if word in self._postings)
@@ -284,14 +294,15 @@ class LexicalIndex:
         self._fuzzy_cache[surface] = result
         return result
 
-    def coverage(self, units: Sequence[QueryTerm], size: int) -> Vector:
+    def coverage(self, units: Sequence[QueryTerm], size: int) -> Coverage:
         """For each of the first ``size`` items, the share of the query's weight it holds."""
         total = sum(u.weight for u in units)
         scores = np.zeros(size, dtype=np.float32)
+        matched = np.zeros(size, dtype=np.int64)
         if total <= 0:
-            return scores
+            return Coverage(scores, matched)
         best = np.zeros(size, dtype=np.float32)
-        for unit in units:
+        for bit, unit in enumerate(units[:MAX_QUERY_UNITS]):
             if not unit.alternatives:
                 continue
             best.fill(0.0)
@@ -304,7 +315,8 @@ class LexicalIndex:
             if unit.phrase:
                 np.maximum(best, PHRASE_QUALITY * self._phrase_share(unit.phrase, size), out=best)
             scores += np.float32(unit.weight / total) * best
-        return scores
+            matched[best > 0] |= np.int64(1 << bit)
+        return Coverage(scores, matched)
 
     def _phrase_share(self, phrase: Sequence[tuple[str, float]], size: int) -> Vector:
         share = np.zeros(size, dtype=np.float32)
@@ -321,8 +333,10 @@ class LexicalIndex:
         postings = self._postings.get(word)
         if postings is None:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-        docs = np.frombuffer(postings.docs, dtype=np.int32)
-        strengths = np.frombuffer(postings.strengths, dtype=np.float32)
+        # Copies (tobytes), not views: an array exporting its buffer could not grow, and ``add``
+        # may append to it from another thread while this search runs.
+        docs = np.frombuffer(postings.docs.tobytes(), dtype=np.int32)
+        strengths = np.frombuffer(postings.strengths.tobytes(), dtype=np.float32)
         if docs.size and docs[-1] >= size:  # items added after the search began
             keep = docs < size
             docs, strengths = docs[keep], strengths[keep]

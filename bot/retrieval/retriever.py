@@ -32,7 +32,7 @@ from bot.knowledge.models import NewsItem
 from bot.retrieval.dates import DateQuery, parse_date_query
 from bot.retrieval.embeddings import Embedder, Matrix, default_embedder
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
-from bot.retrieval.text import MAX_QUERY_CHARS, QUERY_FILLER, is_content_word, normalize, words
+from bot.retrieval.text import MAX_QUERY_CHARS, normalize
 
 ANSWER_THRESHOLD = 0.5
 SUGGEST_THRESHOLD = 0.3
@@ -40,13 +40,19 @@ MAX_SUGGESTIONS = 3
 
 LEXICAL_CANDIDATES = 300
 SEMANTIC_CANDIDATES = 100
+RERANK = 50
+GROWTH_ROWS = 256
 
-# Calibration of the two signals (see ``fuse``). Cosines of WordLlama between a question and an
-# unrelated item sit around 0.08 +- 0.1; a paraphrase of an item's point reaches 0.4 - 0.7.
+# Calibration of the two signals (see ``fuse``). WordLlama's cosine between a whole question and
+# an unrelated item sits around 0.08 +- 0.1 (up to ~0.35), a paraphrase reaches 0.4 - 0.7. The
+# few words an item did *not* match score lower against it: a related leftover ("sea" beside
+# microplastics, "flower" beside orchid) reaches 0.25 - 0.4, an unrelated one stays under ~0.1.
 SEMANTIC_FLOOR = 0.2
 SEMANTIC_FULL = 0.7
+LEFTOVER_FLOOR = 0.1
+LEFTOVER_FULL = 0.5
 SEMANTIC_SHARE = 0.7
-"""Meaning alone can reach at most this score: enough to suggest, strong cosines to answer."""
+"""Meaning alone reaches at most this score: a strong paraphrase is a suggestion, not an answer."""
 LEXICAL_SHARE = 0.97
 LEXICAL_POWER = 1.5
 """Coverage is raised to this power: half the query's weight is a maybe, not an answer."""
@@ -103,12 +109,15 @@ class SearchResult:
 def fuse(coverage: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32]) -> Matrix:
     """One calibrated score from word coverage and embedding cosine, as a noisy OR.
 
-    Each signal is first mapped to [0, 1] on an absolute scale (coverage of the query's weight;
-    cosine between a floor of "unrelated" and a ceiling of "same topic"), so the fused score does
+    ``cosine`` is between an item and the query words it did not match (all of them when it
+    matched none). Each signal is mapped to [0, 1] on an absolute scale, so the fused score does
     not depend on the corpus or on the best hit of the moment.
     """
-    lexical = LEXICAL_SHARE * np.power(np.clip(coverage, 0.0, 1.0), LEXICAL_POWER)
-    semantic = np.clip((cosine - SEMANTIC_FLOOR) / (SEMANTIC_FULL - SEMANTIC_FLOOR), 0.0, 1.0)
+    covered = np.clip(coverage, 0.0, 1.0)
+    lexical = LEXICAL_SHARE * np.power(covered, LEXICAL_POWER)
+    leftover = (cosine - LEFTOVER_FLOOR) / (LEFTOVER_FULL - LEFTOVER_FLOOR)
+    alone = (cosine - SEMANTIC_FLOOR) / (SEMANTIC_FULL - SEMANTIC_FLOOR)
+    semantic = np.clip(np.where(covered > 0, leftover, alone), 0.0, 1.0)
     fused = 1.0 - (1.0 - lexical) * (1.0 - SEMANTIC_SHARE * semantic)
     return np.asarray(fused, dtype=np.float32)
 
@@ -132,7 +141,7 @@ class Retriever:
         self._index_of: dict[str, int] = {}
         self._days: set[dt.date] = set()
         dim = self._embedder.dim if self._embedder is not None else 0
-        capacity = max(16, len(items))
+        capacity = len(items) + GROWTH_ROWS
         self._vectors: Matrix = np.zeros((capacity, dim), dtype=np.float32)
         self._ordinals = np.zeros(capacity, dtype=np.int32)
         self._alive = np.zeros(capacity, dtype=bool)
@@ -159,7 +168,8 @@ class Retriever:
         start = self._size
         needed = start + len(items)
         if needed > len(self._alive):
-            self._grow(max(needed, 2 * len(self._alive)))
+            # Modest headroom: doubling would double the embedding matrix on the first broadcast.
+            self._grow(needed + max(GROWTH_ROWS, needed // 8))
         if self._embedder is not None:
             texts = [f"{item.title}. {item.summary}" for item in items]
             self._vectors[start:needed] = self._embedder.embed(texts)
@@ -205,24 +215,22 @@ class Retriever:
             return self._newest(query, when, units, size, limit)
         if not units:
             return SearchResult(query, "nothing")
-        candidates, scores = self._rank(when.topic, units, size)
+        candidates, scores = self._rank(units, size)
         return self._by_confidence(query, candidates, scores, limit, "answer")
 
     def score_item(self, query: str, item_id: str) -> float:
         """How well the item ``item_id`` matches ``query`` (0 if unknown); for keyword alerts."""
         index = self._index_of.get(item_id)
-        if index is None:
+        if index is None or not self._alive[index]:
             return 0.0
         text = normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS]
         units = self._lexical.query_terms(text)
         if not units:
             return 0.0
-        size = self._size
-        coverage = self._lexical.coverage(units, size)[index : index + 1]
-        cosine = np.zeros(1, dtype=np.float32)
-        if self._embedder is not None:
-            cosine = self._vectors[index : index + 1] @ self._query_vector(text)
-        return float(fuse(coverage, cosine)[0])
+        coverage = self._lexical.coverage(units, self._size)
+        one = np.array([index])
+        rest = self._rest_cosines(units, one, coverage.matched[one])
+        return float(fuse(coverage.scores[one], rest)[0])
 
     def matches(self, query: str, item_id: str) -> bool:
         """Whether item ``item_id`` is an answer to ``query`` ("follow child labour" alerts)."""
@@ -230,19 +238,8 @@ class Retriever:
 
     # --- internals
 
-    def _query_vector(self, topic: str) -> npt.NDArray[np.float32]:
-        assert self._embedder is not None
-        content = " ".join(
-            t.surface
-            for t in words(topic)
-            if is_content_word(t.surface) and t.surface not in QUERY_FILLER and not t.joined_from
-        )
-        vector: npt.NDArray[np.float32] = self._embedder.embed([content or topic])[0]
-        return vector
-
     def _rank(
         self,
-        topic: str,
         units: Sequence[QueryTerm],
         size: int,
         within: npt.NDArray[np.bool_] | None = None,
@@ -250,20 +247,49 @@ class Retriever:
         """Candidates (lexical and semantic), best first, with their fused scores."""
         allowed = self._alive[:size] if within is None else (self._alive[:size] & within)
         coverage = self._lexical.coverage(units, size)
-        coverage[~allowed] = 0.0
-        pools = [_top(coverage, LEXICAL_CANDIDATES, positive=True)]
+        lexical = coverage.scores
+        lexical[~allowed] = 0.0
+        pools = [_top(lexical, LEXICAL_CANDIDATES, positive=True)]
         cosine: Matrix | None = None
-        if self._embedder is not None and size:
-            cosine = self._vectors[:size] @ self._query_vector(topic)
+        topic = _unmatched_text(units, 0)
+        if self._embedder is not None and size and topic:
+            cosine = self._vectors[:size] @ self._embedder.embed([topic])[0]
             cosine[~allowed] = -1.0
             pools.append(_top(cosine, SEMANTIC_CANDIDATES, positive=False))
         candidates = np.unique(np.concatenate(pools))
         candidates = candidates[allowed[candidates]]
-        cos = cosine[candidates] if cosine is not None else np.zeros(len(candidates), np.float32)
-        scores = fuse(coverage[candidates], cos)
-        # Ties (equal score) go to the newer item.
-        order = np.lexsort((-self._ordinals[candidates], -scores))
+        full = cosine[candidates] if cosine is not None else np.zeros(len(candidates), np.float32)
+        # A first cut with the whole question's cosine; then meaning is asked only about the
+        # words an item did not match, so a shared word is not rewarded twice.
+        first = fuse(lexical[candidates], full)
+        keep = _top(first, RERANK, positive=False)
+        candidates, full = candidates[keep], full[keep]
+        rest = self._rest_cosines(units, candidates, coverage.matched[candidates])
+        scores = fuse(lexical[candidates], rest)
+        # Ties go to the item closer in meaning to the whole question, then to the newer one.
+        order = np.lexsort((-self._ordinals[candidates], -full, -scores))
         return candidates[order], scores[order]
+
+    def _rest_cosines(
+        self,
+        units: Sequence[QueryTerm],
+        candidates: npt.NDArray[np.intp],
+        matched: npt.NDArray[np.int64],
+    ) -> Matrix:
+        """Per candidate, the cosine between it and the query words it did not match."""
+        rest = np.zeros(len(candidates), dtype=np.float32)
+        if self._embedder is None or not len(candidates):
+            return rest
+        masks = np.unique(matched)
+        texts = [_unmatched_text(units, int(mask)) for mask in masks]
+        wanted = [i for i, text in enumerate(texts) if text]
+        if not wanted:
+            return rest
+        vectors = self._embedder.embed([texts[i] for i in wanted])
+        for vector, i in zip(vectors, wanted, strict=True):
+            group = matched == masks[i]
+            rest[group] = self._vectors[candidates[group]] @ vector
+        return rest
 
     def _by_confidence(
         self,
@@ -302,7 +328,7 @@ class Retriever:
             return SearchResult(
                 query, "date", hits=[Hit(self._items[i], 1.0) for i in order[:limit]]
             )
-        candidates, scores = self._rank(when.topic, units, size, within)
+        candidates, scores = self._rank(units, size, within)
         # The day already narrows the news; a topic that is only a maybe elsewhere is enough here.
         keep = scores >= SUGGEST_THRESHOLD
         if not keep.any():
@@ -321,7 +347,7 @@ class Retriever:
             if not items:
                 return SearchResult(query, "nothing")
             return SearchResult(query, "latest", hits=[Hit(item, 1.0) for item in items])
-        candidates, scores = self._rank(when.topic, units, size)
+        candidates, scores = self._rank(units, size)
         relevant = scores >= ANSWER_THRESHOLD
         if not relevant.any():
             return self._by_confidence(query, candidates, scores, limit, "latest")
@@ -335,6 +361,13 @@ class Retriever:
         """``indices`` newest first; one day's items in the order they were added."""
         order = np.lexsort((indices, -self._ordinals[indices]))
         return [int(i) for i in indices[order]]
+
+
+def _unmatched_text(units: Sequence[QueryTerm], matched: int) -> str:
+    """The topic words of ``units`` whose bit is not set in ``matched`` (0: all of them)."""
+    return " ".join(
+        unit.text for bit, unit in enumerate(units) if not unit.filler and not (matched >> bit) & 1
+    )
 
 
 def _top(values: Matrix, count: int, *, positive: bool) -> npt.NDArray[np.intp]:

@@ -44,7 +44,9 @@ STOP_WORDS = _word_set(
     should shouldn so some such than that the their theirs them themselves then there these they
     this those through thus to too under until up upon us very via was wasn we were weren what
     whatever when whenever where whereas whether which while who whom whose why will with within
-    without won would wouldn yet you your yours yourself yourselves s t d ll m re ve y
+    without won would wouldn yet you your yours yourself yourselves s t d ll m re ve y many
+    several lot lots really even still already maybe perhaps anyone someone anybody somebody
+    everyone everybody whoever whichever onto toward towards across along among amongst
     """
 )
 """English function words: they carry no topic on either side."""
@@ -151,7 +153,7 @@ _YSE = re.compile(r"^(\w{3,})ys(e|es|ed|ing|er|ers)$")
 _TRE = re.compile(r"^(\w{2,}[tb])re(s|d)?$")
 _OGUE = re.compile(r"^(\w{3,})ogue(s)?$")
 _DOUBLED = re.compile(r"^(\w+l)l(ed|ing|er|ers|or|ors)$")
-_AE = re.compile(r"(?<=[a-z]{2})ae(?=[a-z]{2})")
+_AE = re.compile(r"(?<=[a-z])ae(?=[a-z]{2})")
 
 
 @lru_cache(maxsize=65536)

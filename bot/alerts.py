@@ -1,0 +1,60 @@
+"""Keyword alerts: a new item that matches a followed phrase is pushed at once.
+
+Matching uses the same retriever as questions, above its answer threshold, so
+"follow child labour" alerts on what a question "child labour" would answer.
+Each distinct phrase is scored once per new item, however many chats follow it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.knowledge.models import NewsItem
+from bot.render import render_item
+from bot.retrieval import Retriever
+from bot.storage import NewOutboxMessage, Storage
+
+logger = logging.getLogger(__name__)
+
+
+def alert_text(item: NewsItem, phrase: str) -> str:
+    from bot.render import escape
+
+    return f"🔔 New on “{escape(phrase)}”:\n\n{render_item(item)}"
+
+
+async def queue_alerts(
+    storage: Storage, retriever: Retriever, new_items: Sequence[NewsItem]
+) -> int:
+    """Queue an alert per (chat, new item) whose followed phrase matches; returns how many."""
+    if not new_items:
+        return 0
+    follows = await storage.follows.all_follows(active_only=True)
+    by_phrase: dict[str, list[int]] = {}
+    for chat_id, phrases in follows.items():
+        for phrase in phrases:
+            by_phrase.setdefault(phrase, []).append(chat_id)
+    rows: list[NewOutboxMessage] = []
+    for item in new_items:
+        alerted: set[int] = set()
+        for phrase, chat_ids in by_phrase.items():
+            if not retriever.matches(phrase, item.id):
+                continue
+            for chat_id in chat_ids:
+                if chat_id in alerted:
+                    continue  # one alert per item and chat, whatever number of phrases match
+                alerted.add(chat_id)
+                rows.append(
+                    NewOutboxMessage(
+                        kind="alert",
+                        dedupe_key=f"alert:{chat_id}:{item.id}",
+                        chat_id=chat_id,
+                        text=alert_text(item, phrase),
+                        parse_mode="HTML",
+                    )
+                )
+    queued = await storage.outbox.enqueue_many(rows)
+    if queued:
+        logger.info("queued %d keyword alert(s)", queued)
+    return queued

@@ -1,0 +1,259 @@
+"""Subscriptions: /subscribe, /unsubscribe, /settings, /when, /digest, /follow, /unfollow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from telegram import Chat, ChatMemberUpdated, Message, Update
+from telegram.constants import ChatMemberStatus
+
+from bot import callbacks
+from bot.answers import Button, Reply
+from bot.context import BotContext
+from bot.handlers.replies import edit_reply, send_reply
+from bot.schedule import describe_wait, next_due
+from bot.storage import Subscription
+from bot.storage.follows import MAX_PHRASE_LENGTH
+from bot.subscribing import parse_subscribe_args
+
+logger = logging.getLogger(__name__)
+
+FOLLOW_USAGE = "Usage: /follow <words>, for example /follow child labour"
+UNFOLLOW_USAGE = "Usage: /unfollow <words>, for example /unfollow child labour"
+NOT_SUBSCRIBED = "You are not subscribed. Send /subscribe to get a daily digest."
+PRESET_TIMES = ("07:00", "08:00", "12:00", "18:00", "21:00")
+MAX_FOLLOWS = 20
+
+
+async def _seen(update: Update, context: BotContext) -> Chat | None:
+    """Record the chat (and reactivate it if it had blocked the bot before)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    user = update.effective_user
+    await context.storage.chats.upsert_seen(
+        chat.id, user.id if user else None, chat.type, user.first_name if user else chat.title
+    )
+    return chat
+
+
+def _local(when: dt.datetime, zone: str) -> str:
+    return when.astimezone(ZoneInfo(zone)).strftime("%H:%M on %a %d %b")
+
+
+def _describe(sub: Subscription, now: dt.datetime) -> str:
+    return (
+        f"Your daily digest comes at {sub.digest_time:%H:%M} ({sub.timezone}).\n"
+        f"Next: {_local(sub.next_digest_at, sub.timezone)}, "
+        f"{describe_wait(now, sub.next_digest_at)}."
+    )
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    """/subscribe [HH:MM] [Area/City]: subscribe, or change the time of the subscription."""
+    message = update.effective_message
+    chat = await _seen(update, context)
+    if message is None or chat is None:
+        return
+    settings = context.settings
+    choice = parse_subscribe_args(
+        context.args or [], settings.default_digest_time, settings.default_timezone
+    )
+    if isinstance(choice, str):
+        await message.reply_text(choice)
+        return
+    now = context.now()
+    existed = await context.storage.subscriptions.get(chat.id) is not None
+    sub = await context.storage.subscriptions.subscribe(
+        chat.id,
+        choice.digest_time,
+        choice.timezone,
+        next_due(choice.digest_time, choice.timezone, now),
+    )
+    lead = "Your digest time is changed." if existed else "You are subscribed."
+    await message.reply_text(
+        f"{lead} {_describe(sub, now)}\nChange it with /settings, stop it with /unsubscribe."
+    )
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    """/unsubscribe: stop the daily digest."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    if await context.storage.subscriptions.unsubscribe(chat.id):
+        await message.reply_text(
+            "You are unsubscribed: no more digests. /subscribe brings them back."
+        )
+    else:
+        await message.reply_text(NOT_SUBSCRIBED)
+
+
+async def when(update: Update, context: BotContext) -> None:
+    """/when: when the next digest comes, in the user's time and as a countdown."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    sub = await context.storage.subscriptions.get(chat.id)
+    if sub is None:
+        await message.reply_text(NOT_SUBSCRIBED)
+        return
+    await message.reply_text(_describe(sub, context.now()))
+
+
+async def digest(update: Update, context: BotContext) -> None:
+    """/digest: the digest now, on demand (everything new since the last one)."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    sub = await context.storage.subscriptions.get(chat.id)
+    if sub is None:
+        settings = context.settings
+        now = context.now()
+        sub = Subscription(
+            chat_id=chat.id,
+            digest_time=settings.default_digest_time,
+            timezone=settings.default_timezone,
+            send_empty=True,
+            last_digest_at=None,
+            next_digest_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    texts = await context.scheduler.digest_now(sub)
+    await send_reply(context.bot, chat.id, Reply(texts))
+
+
+def _settings_reply(sub: Subscription, follows: list[str], now: dt.datetime) -> Reply:
+    empty = "on" if sub.send_empty else "off"
+    topics = ", ".join(follows) if follows else "none (add one with /follow WORDS)"
+    text = (
+        f"<b>Your settings</b>\n"
+        f"Digest time: {sub.digest_time:%H:%M}\n"
+        f"Time zone: {sub.timezone}\n"
+        f"“Nothing new today” messages: {empty}\n"
+        f"Followed topics: {topics}\n"
+        f"Next digest {describe_wait(now, sub.next_digest_at)}."
+    )
+    times = []
+    for preset in PRESET_TIMES:
+        data = callbacks.encode(callbacks.SettingsAction("time", preset.replace(":", "")))
+        if data and preset != f"{sub.digest_time:%H:%M}":
+            times.append(Button(preset, data))
+    toggle = callbacks.encode(callbacks.SettingsAction("empty", "0" if sub.send_empty else "1"))
+    zone = callbacks.encode(callbacks.SettingsAction("zone"))
+    rows = [times]
+    if toggle and zone:
+        label = "Turn “nothing new” off" if sub.send_empty else "Turn “nothing new” on"
+        rows.append([Button(label, toggle), Button("Change time zone", zone)])
+    return Reply([text], rows)
+
+
+async def settings(update: Update, context: BotContext) -> None:
+    """/settings: time, zone, keywords, with buttons to change them."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    sub = await context.storage.subscriptions.get(chat.id)
+    if sub is None:
+        await message.reply_text(NOT_SUBSCRIBED)
+        return
+    follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat.id)]
+    await send_reply(context.bot, chat.id, _settings_reply(sub, follows, context.now()))
+
+
+async def settings_button(update: Update, context: BotContext) -> None:
+    """A /settings button: change the time, toggle "nothing new", or explain zones."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    action = callbacks.decode(query.data)
+    chat_id = query.message.chat_id
+    sub = await context.storage.subscriptions.get(chat_id)
+    if not isinstance(action, callbacks.SettingsAction) or sub is None:
+        await query.answer("These settings are out of date. Send /settings again.")
+        return
+    now = context.now()
+    if action.setting == "zone":
+        await query.answer()
+        await send_reply(
+            context.bot,
+            chat_id,
+            Reply(["Send /subscribe HH:MM Area/City, for example /subscribe 08:00 Asia/Tokyo"]),
+        )
+        return
+    if action.setting == "time":
+        digest_time = dt.time(int(action.value[:2]), int(action.value[2:]))
+        sub = await context.storage.subscriptions.subscribe(
+            chat_id, digest_time, sub.timezone, next_due(digest_time, sub.timezone, now)
+        )
+        await query.answer(f"Digest time set to {digest_time:%H:%M}")
+    elif action.setting == "empty":
+        await context.storage.subscriptions.set_send_empty(chat_id, action.value == "1")
+        await query.answer("Saved")
+    sub = await context.storage.subscriptions.get(chat_id)
+    if sub is None:
+        return
+    follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat_id)]
+    await edit_reply(query.message, _settings_reply(sub, follows, now))
+
+
+async def follow(update: Update, context: BotContext) -> None:
+    """/follow WORDS: push new items on this topic at once."""
+    message = update.effective_message
+    chat = await _seen(update, context)
+    if message is None or chat is None:
+        return
+    phrase = " ".join(context.args or []).strip()
+    if not phrase or len(phrase) > MAX_PHRASE_LENGTH:
+        await message.reply_text(FOLLOW_USAGE)
+        return
+    current = await context.storage.follows.list_for_chat(chat.id)
+    if len(current) >= MAX_FOLLOWS:
+        await message.reply_text(f"You follow {MAX_FOLLOWS} topics already. /unfollow one first.")
+        return
+    if await context.storage.follows.follow(chat.id, phrase):
+        await message.reply_text(
+            f"Following “{phrase}”: I will message you as soon as news on it arrives."
+        )
+    else:
+        await message.reply_text(f"You already follow “{phrase}”.")
+
+
+async def unfollow(update: Update, context: BotContext) -> None:
+    """/unfollow WORDS: stop alerts on a topic."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    phrase = " ".join(context.args or []).strip()
+    if not phrase:
+        follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat.id)]
+        listed = ", ".join(follows) if follows else "nothing yet"
+        await message.reply_text(f"{UNFOLLOW_USAGE}\nYou follow: {listed}.")
+        return
+    if await context.storage.follows.unfollow(chat.id, phrase):
+        await message.reply_text(f"You no longer follow “{phrase}”.")
+    else:
+        await message.reply_text(f"You were not following “{phrase}”.")
+
+
+async def chat_member(update: Update, context: BotContext) -> None:
+    """The user blocked (kicked) or unblocked the bot: mark the chat inactive or active."""
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is None:
+        return
+    status = change.new_chat_member.status
+    chat = change.chat
+    if status in {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}:
+        await context.storage.chats.mark_inactive(chat.id, f"bot {status}")
+        logger.info("chat %s %s the bot: marked inactive", chat.id, status)
+    elif status in {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR}:
+        user = change.from_user
+        await context.storage.chats.upsert_seen(chat.id, user.id, chat.type, user.first_name)

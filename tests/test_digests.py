@@ -1,0 +1,245 @@
+"""Stories of subscribers and their daily digests, at their own local time.
+
+Each story runs on SQLite and on PostgreSQL, against the local Bot API server,
+with the clock in the test's hands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from harness import ALICE, BOB, BotUnderTest, FakeClock, make_settings, services, start_bot, tick
+
+from bot.app import refresh_knowledge
+from bot.knowledge.models import NewsItem
+from bot.knowledge.store import load_knowledge, write_knowledge
+from bot.localapi import LocalBotApiServer
+from bot.schedule import describe_wait, next_due
+
+UTC = dt.UTC
+# 22:00 UTC on 1 March 2026 is 07:00 on 2 March in Tokyo.
+START = dt.datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def news_bot(
+    telegram: LocalBotApiServer, tmp_path: Path, database_url: str, clock: FakeClock
+) -> AsyncIterator[BotUnderTest]:
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with start_bot(telegram, settings, clock) as running_bot:
+        yield running_bot
+
+
+def digests(server: LocalBotApiServer, chat_id: int) -> list[str]:
+    return [m.text for m in server.messages(chat_id) if m.text.startswith("Your news digest")]
+
+
+def add_items(path: Path, *items: NewsItem) -> None:
+    write_knowledge(path, [*load_knowledge(path), *items])
+
+
+def news(slug: str, title: str, day: int = 20) -> NewsItem:
+    return NewsItem(
+        id=f"2021-06-{day:02d}-{slug}",
+        title=title,
+        date=dt.date(2021, 6, day),
+        summary=f"{title}. A summary of the news.",
+    )
+
+
+async def test_a_subscriber_in_tokyo_gets_the_digest_at_eight_tokyo_time(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    (reply,) = await news_bot.say("/subscribe 08:00 Asia/Tokyo")
+    assert "You are subscribed" in reply.text
+    assert "08:00 (Asia/Tokyo)" in reply.text
+    assert "in 1 h" in reply.text
+    clock.set(dt.datetime(2026, 3, 1, 22, 59, tzinfo=UTC))
+    assert await tick(news_bot) == 0
+    assert digests(news_bot.server, ALICE) == []
+    clock.set(dt.datetime(2026, 3, 1, 23, 0, tzinfo=UTC))  # 08:00 on 2 March in Tokyo
+    assert await tick(news_bot) == 1
+    (digest,) = digests(news_bot.server, ALICE)
+    assert "2 March 2026" in digest
+    assert "Global progress to end child labour has stalled" in digest
+
+
+async def test_subscribing_again_changes_the_time_and_never_doubles_the_digest(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    await news_bot.say("/subscribe 08:00 Asia/Tokyo")
+    (reply,) = await news_bot.say("/subscribe 09:30 Asia/Tokyo")
+    assert "changed" in reply.text
+    clock.set(dt.datetime(2026, 3, 2, 0, 30, tzinfo=UTC))  # 09:30 in Tokyo
+    assert await tick(news_bot) == 1
+    assert len(digests(news_bot.server, ALICE)) == 1
+
+
+async def test_after_unsubscribing_no_digest_comes(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    await news_bot.say("/subscribe 08:00 UTC")
+    (reply,) = await news_bot.say("/unsubscribe")
+    assert "unsubscribed" in reply.text
+    clock.advance(days=2)
+    assert await tick(news_bot) == 0
+    assert digests(news_bot.server, ALICE) == []
+    (again,) = await news_bot.say("/unsubscribe")
+    assert "not subscribed" in again.text
+
+
+async def test_bad_subscribe_arguments_get_the_usage_line(news_bot: BotUnderTest) -> None:
+    (reply,) = await news_bot.say("/subscribe 25:99 Mars/Olympus")
+    assert "Usage: /subscribe" in reply.text
+    (zone,) = await news_bot.say("/subscribe 08:00 Mars/Olympus")
+    assert "not a time zone I know" in zone.text
+    assert "Europe/Berlin" in zone.text
+
+
+async def test_when_tells_the_next_digest_in_local_time_and_as_a_countdown(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    await news_bot.say("/subscribe 12:15 Europe/Berlin")
+    (reply,) = await news_bot.say("/when")
+    # 22:00 UTC is 23:00 in Berlin (winter time): 13 h 15 min to 12:15.
+    assert "12:15 on Mon 02 Mar" in reply.text
+    assert "in 13 h 15 min" in reply.text
+
+
+async def test_restarting_between_two_digests_sends_exactly_one_each(
+    telegram: LocalBotApiServer, tmp_path: Path, database_url: str, clock: FakeClock
+) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with start_bot(telegram, settings, clock) as first:
+        await first.say("/subscribe 08:00 UTC")
+        clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+        await tick(first)
+    assert len(digests(telegram, ALICE)) == 1
+    add_items(settings.knowledge_file, news("harbour-strike", "Harbour workers strike"))
+    clock.set(dt.datetime(2026, 3, 3, 8, 0, 5, tzinfo=UTC))
+    async with start_bot(telegram, settings, clock) as second:
+        # The tick at start sends the digest due now; another tick sends nothing more.
+        await telegram.wait_for_messages(ALICE, 3)
+        await tick(second)
+        await tick(second)
+    sent = digests(telegram, ALICE)
+    assert len(sent) == 2
+    assert "Harbour workers strike" in sent[1]
+    assert "Global progress" not in sent[1]
+
+
+async def test_a_bot_down_across_due_times_sends_one_folded_digest_on_start(
+    telegram: LocalBotApiServer, tmp_path: Path, database_url: str, clock: FakeClock
+) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with start_bot(telegram, settings, clock) as first:
+        await first.say("/subscribe 08:00 UTC")
+        clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+        await tick(first)
+    # Down for three days while two items arrive.
+    add_items(
+        settings.knowledge_file,
+        news("harbour-strike", "Harbour workers strike"),
+        news("seafarers-pay", "Seafarers get a pay rise", day=21),
+    )
+    clock.set(dt.datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    async with start_bot(telegram, settings, clock) as second:
+        await telegram.wait_for_messages(ALICE, 3)
+        assert await tick(second) == 0
+        sub = await services(second).storage.subscriptions.get(ALICE)  # type: ignore[union-attr]
+        assert sub is not None
+        assert sub.next_digest_at == dt.datetime(2026, 3, 6, 8, 0, tzinfo=UTC)
+    sent = digests(telegram, ALICE)
+    assert len(sent) == 2
+    assert "Harbour workers strike" in sent[1] and "Seafarers get a pay rise" in sent[1]
+
+
+async def test_a_subscriber_who_blocked_the_bot_is_marked_inactive_and_skipped(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    server = news_bot.server
+    await news_bot.say("/subscribe 08:00 UTC")
+    await news_bot.say("/subscribe 08:00 UTC", user=BOB)
+    server.block(BOB)
+    clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    assert len(digests(server, ALICE)) == 1
+    storage = services(news_bot).storage
+    assert storage is not None
+    bob = await storage.chats.get(BOB)
+    assert bob is not None and not bob.active
+    attempts_before = sum(1 for r in server.requests if r.chat_id == BOB)
+    clock.set(dt.datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    assert await tick(news_bot) == 1  # Alice only: Bob is no longer due
+    assert sum(1 for r in server.requests if r.chat_id == BOB) == attempts_before
+    # Coming back with /start makes Bob reachable again.
+    server.unblock(BOB)
+    await news_bot.say("/start", user=BOB)
+    bob = await storage.chats.get(BOB)
+    assert bob is not None and bob.active
+
+
+async def test_following_a_topic_brings_an_alert_as_soon_as_such_an_item_arrives(
+    news_bot: BotUnderTest,
+) -> None:
+    (reply,) = await news_bot.say("/follow child labour")
+    assert "Following “child labour”" in reply.text
+    settings = news_bot.settings
+    add_items(
+        settings.knowledge_file,
+        news("cocoa-child-labour", "Child labour found on cocoa farms"),
+        news("harbour-strike", "Harbour workers strike"),
+    )
+    await refresh_knowledge(services(news_bot))
+    messages = await news_bot.server.wait_for_messages(ALICE, 2)
+    alert = messages[1].text
+    assert alert.startswith("🔔 New on “child labour”")
+    assert "Child labour found on cocoa farms" in alert
+    assert "Harbour" not in alert
+    (gone,) = await news_bot.say("/unfollow child labour")
+    assert "no longer follow" in gone.text
+
+
+async def test_digest_on_demand_and_settings_buttons(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    (digest,) = await news_bot.say("/digest")
+    assert digest.text.startswith("Your news digest")
+    await news_bot.say("/subscribe 08:00 UTC")
+    (panel,) = await news_bot.say("/settings")
+    assert "Digest time: 08:00" in panel.text
+    edited = await news_bot.press(panel, "18:00")
+    assert "Digest time: 18:00" in edited.text
+    sub = await services(news_bot).storage.subscriptions.get(ALICE)  # type: ignore[union-attr]
+    assert sub is not None and sub.next_digest_at == dt.datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+
+
+def test_daylight_saving_keeps_the_local_time() -> None:
+    eight = dt.time(8, 0)
+    # Berlin moves to summer time on 29 March 2026: 08:00 is 07:00 UTC before, 06:00 after.
+    before = next_due(eight, "Europe/Berlin", dt.datetime(2026, 3, 28, 8, 0, tzinfo=UTC))
+    after = next_due(eight, "Europe/Berlin", before)
+    assert before == dt.datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    assert after == dt.datetime(2026, 3, 30, 6, 0, tzinfo=UTC)
+    winter = next_due(eight, "Europe/Berlin", dt.datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    assert winter == dt.datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+
+def test_a_local_time_skipped_by_the_clock_change_comes_an_hour_later() -> None:
+    due = next_due(dt.time(2, 30), "Europe/Berlin", dt.datetime(2026, 3, 28, 12, tzinfo=UTC))
+    assert due == dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 summer time
+
+
+def test_the_countdown_reads_naturally() -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert describe_wait(now, now + dt.timedelta(hours=5, minutes=12)) == "in 5 h 12 min"
+    assert describe_wait(now, now + dt.timedelta(minutes=3)) == "in 3 min"
+    assert describe_wait(now, now + dt.timedelta(seconds=20)) == "in less than a minute"

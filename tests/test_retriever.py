@@ -1,0 +1,385 @@
+"""Stories of readers asking the retriever things, in their own words and spellings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.knowledge.models import NewsItem, slugify
+from bot.retrieval import (
+    ANSWER_THRESHOLD,
+    SUGGEST_THRESHOLD,
+    Embedder,
+    Retriever,
+    default_embedder,
+    parse_date_query,
+)
+from bot.retrieval import embeddings as embeddings_module
+from bot.retrieval.aliases import find_aliases
+from bot.retrieval.text import analyze, fold_spelling, normalize
+
+TODAY = dt.date(2021, 6, 12)
+
+
+def news(day: str, title: str, summary: str, tags: tuple[str, ...] = ()) -> NewsItem:
+    date = dt.date.fromisoformat(day)
+    return NewsItem(id=slugify(title, date), title=title, date=date, summary=summary, tags=tags)
+
+
+ITEMS = [
+    news(
+        "2021-06-10",
+        "Global progress to end child labour has stalled",
+        "The number of children in child labour has risen to 160 million worldwide.",
+    ),
+    news(
+        "2021-06-10",
+        "Migrant workers resource centres open",
+        "Centres give advice to migrant workers before they travel.",
+    ),
+    news(
+        "2021-06-07",
+        "Safe water, decent work for all: ILC Daily Show",
+        "The first episode of the International Labour Conference (ILC) Daily Show featured "
+        "a water and sanitation project.",
+    ),
+    news(
+        "2021-05-17",
+        "Educators and the changing world of education",
+        "Teachers and trainers need to master new technologies.",
+    ),
+    news(
+        "2021-04-28",
+        "Good practice in workplaces against COVID-19",
+        "A sound occupational safety and health system protects workers.",
+    ),
+    news(
+        "2021-04-27",
+        "Resilient occupational safety and health systems",
+        "On World Day for Safety and Health at Work the organisation calls for investment.",
+    ),
+    news(
+        "2021-04-26",
+        "75 years of seafarers' minimum wage setting",
+        "The minimum monthly wage for seafarers is set by the Joint Maritime Commission.",
+    ),
+    news(
+        "2020-04-27",
+        "Harbour pilots honoured",
+        "Pilots who guide ships into the harbour were given awards.",
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder | None:
+    """The real WordLlama model, loaded once for the whole session."""
+    return default_embedder()
+
+
+@pytest.fixture
+def retriever(embedder: Embedder | None) -> Retriever:
+    return Retriever(ITEMS, embedder=embedder)
+
+
+def ids(result_hits: list[object]) -> list[str]:
+    return [hit.item.id for hit in result_hits]  # type: ignore[attr-defined]
+
+
+# --- words as people type them
+
+
+def test_a_reader_who_misspells_child_labour_still_finds_it(retriever: Retriever) -> None:
+    result = retriever.search("chlid labuor", today=TODAY)
+    assert result.kind == "answer"
+    assert result.hits[0].item.title.startswith("Global progress to end child labour")
+
+
+def test_american_spelling_finds_british_text(retriever: Retriever) -> None:
+    assert "child labour" in retriever.search("child labor").hits[0].item.title
+    assert retriever.search("harbor pilots").hits[0].item.title == "Harbour pilots honoured"
+
+
+def test_singular_finds_plural_and_other_word_forms(retriever: Retriever) -> None:
+    assert retriever.search("educator").hits[0].item.title.startswith("Educators")
+    assert retriever.search("seafarer wages").hits[0].item.title.startswith("75 years")
+    assert "child labour" in retriever.search("childrens").hits[0].item.title
+
+
+def test_an_acronym_finds_the_phrase_the_news_defined_it_with(retriever: Retriever) -> None:
+    by_phrase = retriever.search("international labor conference")
+    assert by_phrase.hits[0].item.title.endswith("ILC Daily Show")
+    assert retriever.search("ILC").hits[0].item == by_phrase.hits[0].item
+
+
+def test_british_spellings_fold_to_one_form() -> None:
+    pairs = {
+        "labour": "labor",
+        "harbours": "harbors",
+        "organisation": "organization",
+        "realised": "realized",
+        "centre": "center",
+        "programme": "program",
+        "travelled": "traveled",
+        "analyse": "analyze",
+        "catalogue": "catalog",
+        "paediatric": "pediatric",
+        "defence": "defense",
+    }
+    assert {word: fold_spelling(word) for word in pairs} == pairs
+    # Words that only look British stay as they are.
+    assert [fold_spelling(w) for w in ("hour", "four", "contour", "rise")] == [
+        "hour",
+        "four",
+        "contour",
+        "rise",
+    ]
+    assert analyze("Labour organisations") == analyze("labor organizations")
+
+
+def test_acronyms_are_learned_from_the_text_that_defines_them() -> None:
+    text = (
+        "Instructors from Technical and Vocational Education and Training (TVET) centres met "
+        "at the Gender Responsive Migrant Worker Resources Center (MRC) and ERA Agro-Forestry "
+        "(ERA-AF) sites; the (ILO) alone defines nothing."
+    )
+    found = {alias.acronym: alias.phrase for alias in find_aliases(text)}
+    assert found == {
+        "tvet": ("technic", "vocat", "educ", "train"),
+        "mrc": ("migrant", "worker", "resourc", "center"),
+        "eraaf": ("era", "agro", "forestri"),
+    }
+
+
+# --- dates and recency
+
+
+def test_news_from_a_given_day_lists_that_day(retriever: Retriever) -> None:
+    for question in ("news from 10 June 2021", "10/06/2021", "2021-06-10", "June 10, 2021"):
+        result = retriever.search(question, today=TODAY)
+        assert result.kind == "date", question
+        assert {hit.item.date for hit in result.hits} == {dt.date(2021, 6, 10)}, question
+        assert len(result.hits) == 2
+
+
+def test_a_day_without_a_year_takes_the_latest_year_with_news_that_day(
+    retriever: Retriever,
+) -> None:
+    result = retriever.search("anything on 27 April?", today=TODAY)
+    assert [hit.item.date for hit in result.hits] == [dt.date(2021, 4, 27)]
+
+
+def test_a_month_and_a_topic_narrow_each_other(retriever: Retriever) -> None:
+    result = retriever.search("occupational safety news from April 2021", today=TODAY)
+    assert result.kind == "date"
+    assert {hit.item.date for hit in result.hits} == {dt.date(2021, 4, 27), dt.date(2021, 4, 28)}
+
+
+def test_relative_dates_count_from_the_clock_passed_in(retriever: Retriever) -> None:
+    yesterday = retriever.search("news from yesterday", today=dt.date(2021, 6, 11))
+    assert {hit.item.date for hit in yesterday.hits} == {dt.date(2021, 6, 10)}
+    last_week = retriever.search("what happened last week", today=TODAY)
+    assert {hit.item.date for hit in last_week.hits} == {dt.date(2021, 6, 10), dt.date(2021, 6, 7)}
+    assert retriever.search("news from last month", today=dt.date(2030, 1, 5)).kind == "nothing"
+
+
+def test_a_date_with_no_news_finds_nothing(retriever: Retriever) -> None:
+    assert retriever.search("news from 1 January 2019", today=TODAY).kind == "nothing"
+    assert retriever.search("weather in Paris tomorrow", today=TODAY).kind == "nothing"
+
+
+def test_latest_news_is_newest_first(retriever: Retriever) -> None:
+    for question in ("latest news", "what's new?", "most recent"):
+        result = retriever.search(question, today=TODAY)
+        assert result.kind == "latest"
+        dates = [hit.item.date for hit in result.hits]
+        assert dates == sorted(dates, reverse=True) and dates[0] == dt.date(2021, 6, 10)
+    assert [item.date for item in retriever.latest(3)] == [
+        dt.date(2021, 6, 10),
+        dt.date(2021, 6, 10),
+        dt.date(2021, 6, 7),
+    ]
+
+
+def test_anything_new_on_a_topic_gives_the_newest_item_about_it(retriever: Retriever) -> None:
+    result = retriever.search("anything new on occupational safety?", today=TODAY)
+    assert result.kind == "latest"
+    assert result.hits[0].item.date == dt.date(2021, 4, 28)
+    assert all(
+        "safety" in hit.item.summary.lower() + hit.item.title.lower() for hit in result.hits
+    )
+
+
+def test_date_parsing_keeps_the_topic_and_leaves_modal_may_alone() -> None:
+    known = {dt.date(2020, 4, 27), dt.date(2021, 4, 27)}
+    parsed = parse_date_query(normalize("child labour news from 28 May 2021"), today=TODAY)
+    assert (parsed.start, parsed.end, parsed.topic) == (
+        dt.date(2021, 5, 28),
+        dt.date(2021, 5, 28),
+        "child labour news",
+    )
+    month = parse_date_query("what was published in april 2021", today=TODAY)
+    assert (month.start, month.end) == (dt.date(2021, 4, 1), dt.date(2021, 4, 30))
+    assert parse_date_query("on 27 april", today=TODAY, known_dates=known).start == dt.date(
+        2021, 4, 27
+    )
+    assert parse_date_query("05/28/2021", today=TODAY).start == dt.date(2021, 5, 28)
+    assert not parse_date_query("may i ask about wages", today=TODAY).has_range
+    assert not parse_date_query("labor market trends 2021", today=TODAY).has_range
+    assert parse_date_query("anything new on wages?", today=TODAY).recency
+
+
+# --- saying "nothing" and "did you mean"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "bitcoin price",
+        "asdfghjkl",
+        "weather in Paris tomorrow",
+        "recipe for pancakes",
+        "🙂🙂🙂",
+        "",
+    ],
+)
+def test_an_unrelated_question_gets_nothing(retriever: Retriever, question: str) -> None:
+    result = retriever.search(question, today=TODAY)
+    assert result.kind == "nothing"
+    assert result.hits == [] and result.suggestions == []
+
+
+def test_scores_are_calibrated_against_the_thresholds(retriever: Retriever) -> None:
+    assert 0 < SUGGEST_THRESHOLD < ANSWER_THRESHOLD < 1
+    answer = retriever.search("seafarers minimum wage")
+    assert answer.kind == "answer"
+    assert all(ANSWER_THRESHOLD <= hit.score <= 1 for hit in answer.hits)
+    assert [hit.score for hit in answer.hits] == sorted(
+        (h.score for h in answer.hits), reverse=True
+    )
+    # One of two rare words matches: a maybe, not an answer.
+    maybe = retriever.search("seafarers pensions")
+    assert maybe.kind == "did_you_mean" and maybe.hits == []
+    assert 1 <= len(maybe.suggestions) <= 3
+    assert all(SUGGEST_THRESHOLD <= h.score < ANSWER_THRESHOLD for h in maybe.suggestions)
+
+
+def test_a_hit_serialises_for_the_command_line(retriever: Retriever) -> None:
+    data = retriever.search("seafarers").hits[0].to_json()
+    assert set(data) == {"id", "title", "date", "summary", "url", "score"}
+    assert data["date"] == "2021-04-26" and isinstance(data["score"], float)
+
+
+# --- odd and hostile input
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text())
+def test_any_text_gets_an_answer_without_raising(retriever: Retriever, text: str) -> None:
+    result = retriever.search(text, today=TODAY)
+    assert result.kind in {"answer", "did_you_mean", "nothing", "latest", "date"}
+    assert all(0.0 <= hit.score <= 1.0 for hit in result.top)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 100_000,
+        "child labour " * 10_000,
+        "🙂" * 50_000,
+        "\u202eשלום\u202c مرحبا \x00\x07\ufeff",
+        "e\u0301" * 20_000,
+        "31/02/2021 99/99/9999 0000-00-00",
+    ],
+)
+def test_long_or_strange_input_returns_quickly(retriever: Retriever, text: str) -> None:
+    started = time.perf_counter()
+    retriever.search(text, today=dt.date.max)
+    assert time.perf_counter() - started < 0.5
+
+
+# --- the news changes while the bot runs
+
+
+def test_a_broadcast_item_is_searchable_at_once(retriever: Retriever) -> None:
+    fresh = news("2021-06-11", "Dockers strike at the harbour", "Dock workers stop work over pay.")
+    assert retriever.search("dockers strike").kind == "nothing"
+    retriever.add(fresh)
+    assert retriever.search("dockers strike").hits[0].item == fresh
+    assert retriever.latest(1) == [fresh]
+    assert len(retriever) == len(ITEMS) + 1
+
+
+def test_an_item_added_again_with_the_same_id_replaces_the_old_one(retriever: Retriever) -> None:
+    old = ITEMS[-1]
+    new = old.model_copy(update={"title": "Harbour pilots go on strike"})
+    retriever.add(new)
+    found = retriever.search("harbour pilots")
+    assert [hit.item for hit in found.hits] == [new]
+    assert len(retriever) == len(ITEMS)
+
+
+def test_a_keyword_alert_matches_a_new_item_about_its_phrase(retriever: Retriever) -> None:
+    fresh = news("2021-06-12", "Child labour in cocoa farms", "Children work on cocoa farms.")
+    retriever.add(fresh)
+    assert retriever.matches("child labor", fresh.id)
+    assert retriever.score_item("child labour", fresh.id) >= ANSWER_THRESHOLD
+    assert not retriever.matches("seafarers", fresh.id)
+    assert retriever.score_item("bitcoin", fresh.id) < SUGGEST_THRESHOLD
+    assert retriever.score_item("child labour", "no-such-id") == 0.0
+
+
+# --- without the embedding model
+
+
+def test_words_alone_still_answer_when_there_is_no_model() -> None:
+    lexical = Retriever(ITEMS, embedder=None)
+    assert not lexical.semantic
+    assert "child labour" in lexical.search("chlid labor").hits[0].item.title
+    assert lexical.search("bitcoin price").kind == "nothing"
+
+
+@pytest.fixture
+def no_cached_embedder() -> Iterator[None]:
+    default_embedder.cache_clear()
+    yield
+    default_embedder.cache_clear()
+
+
+def test_a_model_that_cannot_load_is_logged_once_and_search_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, no_cached_embedder: None
+) -> None:
+    def broken(dim: int = 256) -> object:
+        raise OSError("weights missing")
+
+    monkeypatch.setattr(embeddings_module, "load_wordllama", broken)
+    with caplog.at_level(logging.WARNING, logger="bot.retrieval.embeddings"):
+        first = Retriever(ITEMS)
+        second = Retriever(ITEMS)
+    assert not first.semantic and not second.semantic
+    assert [r.message for r in caplog.records].count(
+        "embeddings unavailable, searching by words only: weights missing"
+    ) == 1
+    assert "child labour" in first.search("child labour").hits[0].item.title
+
+
+def test_the_model_loads_offline_without_touching_the_root_logger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    model = embeddings_module.load_wordllama(dim=64)
+    assert root.handlers == handlers
+    vectors = model.embed(["sailors' pay", "", "seafarers' wages"])
+    assert vectors.shape == (3, 64)
+    assert float(vectors[1] @ vectors[1]) == 0.0  # no words, no direction, no NaN
+    assert float(vectors[0] @ vectors[2]) > 0.1
