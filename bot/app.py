@@ -8,17 +8,20 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.alerts import queue_alerts
+from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotContext, Services
 from bot.delivery import Courier
-from bot.handlers import register_handlers
+from bot.handlers import admin, register_handlers
 from bot.knowledge.models import NewsItem
 from bot.newsroom import Newsroom, ReloadOutcome
 from bot.ratelimit import ChatRateLimiter, Limits
+from bot.render import MESSAGE_LIMIT
 from bot.scheduler import TICK_SECONDS, DigestScheduler
 from bot.storage import Storage, utc_now
 from bot.telegram_sender import TelegramSender
@@ -40,6 +43,8 @@ COMMANDS = [
     BotCommand("unsubscribe", "stop the daily digest"),
     BotCommand("help", "what I can do"),
 ]
+# Shown only in admins' chats (BotCommandScopeChat) would be nicer; Telegram allows it,
+# but the list would then go stale when ADMIN_IDS changes. Admin commands are in /help.
 KNOWLEDGE_RELOAD_SECONDS = 5.0
 
 
@@ -94,6 +99,12 @@ async def _post_init(app: NewsbotApp) -> None:
     services.scheduler = DigestScheduler(
         storage, lambda: newsroom.items, services.clock, courier.wake
     )
+    broadcaster = services.broadcaster = Broadcaster(
+        storage, lambda: newsroom, services.clock, courier.wake
+    )
+    for broadcast in await broadcaster.resume():
+        logger.info("resuming broadcast %d", broadcast.id)
+        admin.watch(app.bot, services, broadcast.created_by, broadcast.id)
     await app.bot.set_my_commands(COMMANDS)
     if app.job_queue is not None:
         # A digest that fell due while the bot was down goes out a second after start,
@@ -113,15 +124,29 @@ async def _digest_tick(context: BotContext) -> None:
 
 async def _reload_knowledge(context: BotContext) -> None:
     """Pick up edits of the knowledge file on disk."""
-    await refresh_knowledge(context.bot_data)
+    await refresh_knowledge(context.bot_data, context.bot)
 
 
-async def refresh_knowledge(services: Services) -> ReloadOutcome:
-    """Reload the knowledge file if it changed; record and alert on new items."""
-    assert services.newsroom is not None
+async def refresh_knowledge(services: Services, bot: Bot | None = None) -> ReloadOutcome:
+    """Reload the knowledge file if it changed; record and alert on new items.
+
+    An invalid edit keeps the last good knowledge, and the admins are told what is wrong.
+    """
+    assert services.newsroom is not None and services.settings is not None
     outcome = await services.newsroom.reload_if_changed()
     if outcome.added:
         await items_added(services, outcome.added)
+    if outcome.problems and bot is not None:
+        problems = "\n".join(f"• {p}" for p in outcome.problems[:20])
+        text = (
+            "The knowledge file was edited but is not valid; I keep the last good one.\n"
+            + problems
+        )
+        for admin_id in services.settings.admin_ids:
+            try:
+                await bot.send_message(admin_id, text[:MESSAGE_LIMIT])
+            except TelegramError as exc:
+                logger.warning("could not tell admin %s about the bad edit: %s", admin_id, exc)
     return outcome
 
 
@@ -137,6 +162,8 @@ async def items_added(services: Services, items: Sequence[NewsItem]) -> None:
 async def _post_shutdown(app: NewsbotApp) -> None:
     """Close what ``_post_init`` opened, in reverse order."""
     services = app.bot_data
+    for task in list(services.background):
+        task.cancel()
     if services.courier is not None:
         await services.courier.stop()
         services.courier = None

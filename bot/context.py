@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
+from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.delivery import Courier
 from bot.newsroom import Newsroom
@@ -30,6 +32,9 @@ class Services:
         self.scheduler: DigestScheduler | None = None
         self.throttle = QuestionThrottle(per_minute=20)
         self.tick_seconds = TICK_SECONDS
+        self.broadcaster: Broadcaster | None = None
+        # Background tasks (broadcast progress) kept referenced until done.
+        self.background: set[asyncio.Task[None]] = set()
 
 
 def _ready(value: T | None, what: str) -> T:
@@ -60,6 +65,18 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], S
     @property
     def scheduler(self) -> DigestScheduler:
         return _ready(self.bot_data.scheduler, "the digest scheduler")
+
+    @property
+    def broadcaster(self) -> Broadcaster:
+        return _ready(self.bot_data.broadcaster, "the broadcaster")
+
+    @property
+    def user_state(self) -> dict[Any, Any]:
+        """Per-user data; every update the admin handlers see has a user."""
+        data = self.user_data
+        if data is None:
+            raise RuntimeError("this update has no user")
+        return data
 
     def now(self) -> dt.datetime:
         return self.bot_data.clock()

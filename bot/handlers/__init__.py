@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import common, questions, subscriptions
+from bot.handlers import admin, common, questions, subscriptions
 
 _MEDIA = (
     filters.Sticker.ALL
@@ -34,6 +34,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     new_messages = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
     # Commands first, so "/search x" is never read as a question.
+    # The admin conversation first: while an admin is in it, their text is its answer.
+    for handler in admin.handlers():
+        app.add_handler(handler)
     app.add_handler(CommandHandler("start", common.start))
     app.add_handler(CommandHandler("help", common.help_command))
     app.add_handler(CommandHandler("latest", questions.latest))

@@ -52,7 +52,7 @@ SEMANTIC_FULL = 0.7
 LEFTOVER_FLOOR = 0.1
 LEFTOVER_FULL = 0.5
 SEMANTIC_SHARE = 0.7
-"""Meaning alone reaches at most this score: a strong paraphrase is a suggestion, not an answer."""
+"""The most of the uncovered share that meaning can fill in."""
 LEXICAL_SHARE = 0.97
 LEXICAL_POWER = 1.5
 """Coverage is raised to this power: half the query's weight is a maybe, not an answer."""
@@ -107,19 +107,21 @@ class SearchResult:
 
 
 def fuse(coverage: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32]) -> Matrix:
-    """One calibrated score from word coverage and embedding cosine, as a noisy OR.
+    """One calibrated score from word coverage and embedding cosine.
 
     ``cosine`` is between an item and the query words it did not match (all of them when it
-    matched none). Each signal is mapped to [0, 1] on an absolute scale, so the fused score does
-    not depend on the corpus or on the best hit of the moment.
+    matched none). Meaning only fills in the share of the query the words left uncovered, so a
+    related item cannot outscore one that holds the question's key word. Each signal is on an
+    absolute scale, so the score does not depend on the corpus or on the best hit of the moment.
     """
     covered = np.clip(coverage, 0.0, 1.0)
-    lexical = LEXICAL_SHARE * np.power(covered, LEXICAL_POWER)
-    leftover = (cosine - LEFTOVER_FLOOR) / (LEFTOVER_FULL - LEFTOVER_FLOOR)
-    alone = (cosine - SEMANTIC_FLOOR) / (SEMANTIC_FULL - SEMANTIC_FLOOR)
-    semantic = np.clip(np.where(covered > 0, leftover, alone), 0.0, 1.0)
-    fused = 1.0 - (1.0 - lexical) * (1.0 - SEMANTIC_SHARE * semantic)
-    return np.asarray(fused, dtype=np.float32)
+    leftover = np.clip((cosine - LEFTOVER_FLOOR) / (LEFTOVER_FULL - LEFTOVER_FLOOR), 0.0, 1.0)
+    alone = np.clip((cosine - SEMANTIC_FLOOR) / (SEMANTIC_FULL - SEMANTIC_FLOOR), 0.0, 1.0)
+    # Beside a word match, meaning fills at most as much again as the words found: a loosely
+    # related item ("bitcoin" near "energy prices") must not turn one common word into an answer.
+    filled = np.minimum(1.0 - covered, covered) * leftover
+    effective = np.where(covered > 0, covered + SEMANTIC_SHARE * filled, SEMANTIC_SHARE * alone)
+    return np.asarray(LEXICAL_SHARE * np.power(effective, LEXICAL_POWER), dtype=np.float32)
 
 
 class Retriever:

@@ -4,6 +4,7 @@ Callers never see rows, connections or sessions. ``Storage.open(url)`` migrates 
 schema to this release's head and returns one repository of each kind.
 """
 
+from bot.storage.audience import AudienceRepository
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
@@ -32,6 +33,7 @@ from bot.storage.storage import Storage
 from bot.storage.subscriptions import SubscriptionRepository
 
 __all__ = [
+    "AudienceRepository",
     "Broadcast",
     "BroadcastRepository",
     "BroadcastStatus",

@@ -90,3 +90,15 @@ class BroadcastRepository:
             return None if row is None else _broadcast(row)
 
         return await self._db.run("broadcasts.latest", work)
+
+    async def unfinished(self) -> list[Broadcast]:
+        """Broadcasts still ``sending`` (to resume after a restart), oldest first."""
+        statement = (
+            select(broadcasts).where(broadcasts.c.status == "sending").order_by(broadcasts.c.id)
+        )
+
+        async def work(conn: AsyncConnection) -> list[Broadcast]:
+            rows = (await conn.execute(statement)).mappings().all()
+            return [_broadcast(row) for row in rows]
+
+        return await self._db.run("broadcasts.unfinished", work)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.storage.audience import AudienceRepository
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
@@ -30,6 +31,7 @@ class Storage:
     outbox: OutboxRepository
     broadcasts: BroadcastRepository
     questions: QuestionRepository
+    audience: AudienceRepository
 
     @classmethod
     def over(cls, database: Database) -> Storage:
@@ -43,6 +45,7 @@ class Storage:
             outbox=OutboxRepository(database),
             broadcasts=BroadcastRepository(database),
             questions=QuestionRepository(database),
+            audience=AudienceRepository(database),
         )
 
     @classmethod

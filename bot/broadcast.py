@@ -1,0 +1,225 @@
+"""Admin broadcasts: a new item joins the knowledge and goes to every active subscriber.
+
+The order of the steps makes a kill at any point recoverable:
+
+1. the broadcast record is created (status ``sending``);
+2. the item is appended to the knowledge file (atomically) and becomes searchable;
+3. one outbox row per (item, chat) is queued in one transaction, dedupe key
+   ``broadcast:<item>:<chat>``, and the courier delivers them.
+
+On start, ``resume`` looks at every broadcast still ``sending``: if its item is in
+the knowledge, step 3 is repeated (idempotent: queued rows are not queued again);
+if the process died before step 2, the broadcast is closed as cancelled and the
+admin is told to send it again. Nothing is half-sent silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from bot.knowledge.models import NewsItem, slugify
+from bot.newsroom import Newsroom
+from bot.render import escape, render_item
+from bot.storage import Broadcast, NewOutboxMessage, Storage
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("title", "date", "summary", "url")
+ONE_MESSAGE_FORMAT = "/broadcast Title | YYYY-MM-DD or today | Summary | https://link (optional)"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an admin typed so far."""
+
+    title: str = ""
+    date: dt.date | None = None
+    summary: str = ""
+    url: str | None = None
+
+
+def parse_date(text: str, today: dt.date) -> dt.date | None:
+    """``today``, ``2021-06-11``; None if neither."""
+    value = text.strip().lower()
+    if value in {"", "today", "-"}:
+        return today
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_one_message(text: str, today: dt.date) -> Draft | str:
+    """``Title | date | Summary | link`` → a draft, or what is wrong with it."""
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) < 3 or len(parts) > 4:
+        return f"Usage: {ONE_MESSAGE_FORMAT}\nOr send /broadcast alone to be asked step by step."
+    title, date_text, summary = parts[:3]
+    date = parse_date(date_text, today)
+    if date is None:
+        return f"The date “{date_text}” is not a date. Use YYYY-MM-DD or today."
+    url = parts[3] if len(parts) == 4 and parts[3] else None
+    return Draft(title=title, date=date, summary=summary, url=url)
+
+
+def draft_item(draft: Draft, existing_ids: Callable[[str], bool]) -> NewsItem | str:
+    """Validate the draft with the knowledge file's own model; a message names the bad field."""
+    date = draft.date or dt.date.today()
+    base = slugify(draft.title or "item", date)
+    item_id, n = base, 1
+    while existing_ids(item_id):
+        n += 1
+        item_id = f"{base[:76]}-{n}"
+    try:
+        return NewsItem(
+            id=item_id, title=draft.title, date=date, summary=draft.summary, url=draft.url
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "item"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        if field == "url":
+            reason = "expected an http:// or https:// link without spaces"
+        return f"The {field} is not valid: {reason}."
+
+
+def broadcast_text(item: NewsItem) -> str:
+    """The message subscribers get (and the admin previews)."""
+    return f"📰 <b>News</b>\n\n{render_item(item)}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a broadcast stands."""
+
+    broadcast: Broadcast
+    sent: int
+    failed: int
+    blocked: int
+    cancelled: int
+    left: int
+    elapsed: float
+    reasons: dict[str, int]
+
+    @property
+    def done(self) -> bool:
+        return self.left == 0
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def progress_text(progress: Progress) -> str:
+    """The admin's progress message, and at the end the report."""
+    b = progress.broadcast
+    head = f"<b>Broadcast #{b.id}</b> of {escape(b.item_id)} to {b.total} subscriber(s)"
+    counts = (
+        f"sent {progress.sent} · blocked {progress.blocked} · failed {progress.failed}"
+        f" · left {progress.left}"
+    )
+    if progress.cancelled:
+        counts += f" · cancelled {progress.cancelled}"
+    lines = [head, counts, f"rate {progress.rate:.1f} msg/s, {progress.elapsed:.0f} s"]
+    if progress.done:
+        state = "cancelled" if b.status == "cancelled" else "finished"
+        lines.insert(0, f"✅ Broadcast {state}.")
+        lines.extend(f"• {escape(reason)}: {count}" for reason, count in progress.reasons.items())
+    return "\n".join(lines)
+
+
+class Broadcaster:
+    """Publishes items and queues them for every active subscriber."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        newsroom: Callable[[], Newsroom],
+        clock: Callable[[], dt.datetime],
+        wake_courier: Callable[[], None],
+    ) -> None:
+        self.storage = storage
+        self.newsroom = newsroom
+        self.clock = clock
+        self.wake_courier = wake_courier
+
+    async def send(self, item: NewsItem, admin_id: int) -> Broadcast:
+        """Publish ``item`` and queue it for every active subscriber."""
+        audience = await self.storage.audience.active_subscriber_ids()
+        broadcast = await self.storage.broadcasts.create(item.id, admin_id, len(audience))
+        newsroom = self.newsroom()
+        await newsroom.publish(item)
+        await self.storage.known_items.record_many([item.id], self.clock())
+        await self._queue(broadcast, item, audience)
+        return broadcast
+
+    async def _queue(self, broadcast: Broadcast, item: NewsItem, audience: Sequence[int]) -> None:
+        text = broadcast_text(item)
+        rows = [
+            NewOutboxMessage(
+                kind="broadcast",
+                dedupe_key=f"broadcast:{item.id}:{chat_id}",
+                chat_id=chat_id,
+                text=text,
+                parse_mode="HTML",
+                broadcast_id=broadcast.id,
+            )
+            for chat_id in audience
+        ]
+        queued = await self.storage.outbox.enqueue_many(rows)
+        logger.info("broadcast %d: queued %d message(s)", broadcast.id, queued)
+        self.wake_courier()
+
+    async def resume(self) -> list[Broadcast]:
+        """Finish what a killed process started (see the module docstring)."""
+        resumed = []
+        for broadcast in await self.storage.broadcasts.unfinished():
+            item = self.newsroom().get(broadcast.item_id)
+            if item is None:
+                logger.warning("broadcast %d died before publishing: cancelled", broadcast.id)
+                await self.storage.broadcasts.finish(broadcast.id, self.clock(), "cancelled")
+                continue
+            counts = await self.storage.outbox.counts_by_status(broadcast.id)
+            if sum(counts.values()) == 0:
+                audience = await self.storage.audience.active_subscriber_ids()
+                await self._queue(broadcast, item, audience[: broadcast.total or None])
+            resumed.append(broadcast)
+        return resumed
+
+    async def cancel(self, broadcast_id: int) -> int:
+        """Stop a broadcast: messages not yet sent are cancelled; returns how many."""
+        cancelled = await self.storage.outbox.cancel_broadcast(broadcast_id)
+        await self.storage.broadcasts.finish(broadcast_id, self.clock(), "cancelled")
+        return cancelled
+
+    async def progress(self, broadcast_id: int) -> Progress | None:
+        """Counts so far; closes the broadcast as done when nothing is left."""
+        broadcast = await self.storage.broadcasts.get(broadcast_id)
+        if broadcast is None:
+            return None
+        counts = await self.storage.outbox.counts_by_status(broadcast_id)
+        left = counts["pending"] + counts["sending"]
+        if left == 0 and broadcast.status == "sending":
+            broadcast = (
+                await self.storage.broadcasts.finish(broadcast_id, self.clock()) or broadcast
+            )
+        reasons = await self.storage.audience.failure_reasons(broadcast_id) if left == 0 else {}
+        end = broadcast.finished_at or self.clock()
+        return Progress(
+            broadcast=broadcast,
+            sent=counts["sent"],
+            failed=counts["failed"],
+            blocked=counts["skipped"],
+            cancelled=counts["cancelled"],
+            left=left,
+            elapsed=max(0.0, (end - broadcast.created_at).total_seconds()),
+            reasons=reasons,
+        )

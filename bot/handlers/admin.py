@@ -1,0 +1,328 @@
+"""Admin commands: /broadcast (a guided conversation or one message), its buttons, /stats.
+
+Admin rights are checked by numeric user id on every action, the buttons
+included: a forged or replayed callback from anyone else confirms nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from telegram import Bot, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import callbacks
+from bot.answers import Button, Reply
+from bot.broadcast import (
+    ONE_MESSAGE_FORMAT,
+    Broadcaster,
+    Draft,
+    Progress,
+    broadcast_text,
+    draft_item,
+    parse_date,
+    parse_one_message,
+    progress_text,
+)
+from bot.context import BotContext, Services
+from bot.handlers.replies import keyboard, send_reply
+from bot.knowledge.models import NewsItem
+from bot.render import escape
+
+logger = logging.getLogger(__name__)
+
+TITLE, DATE, SUMMARY, LINK = range(4)
+REFUSAL = "Sorry, only the bot's admins can do that."
+PROGRESS_SECONDS = 2.0
+STATS_DAYS = 7
+
+
+def is_admin(update: Update, context: BotContext) -> bool:
+    """Whether the acting user is an admin; a refused attempt is logged."""
+    user = update.effective_user
+    allowed = user is not None and user.id in context.settings.admin_ids
+    if not allowed:
+        logger.warning(
+            "refused admin action by user %s in chat %s",
+            user.id if user else None,
+            update.effective_chat.id if update.effective_chat else None,
+        )
+    return allowed
+
+
+async def _refuse(update: Update) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(REFUSAL, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(REFUSAL)
+
+
+def _today(context: BotContext) -> dt.date:
+    return context.now().date()
+
+
+async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
+    """Show the item exactly as subscribers will see it, with Send / Edit / Cancel."""
+    item = draft_item(draft, lambda item_id: context.newsroom.get(item_id) is not None)
+    if isinstance(item, str):
+        await message.reply_text(f"{item}\nSend /broadcast to start again.")
+        return ConversationHandler.END
+    ref = secrets.token_urlsafe(6)
+    context.user_state["broadcast_preview"] = (ref, item)
+    buttons = [
+        [
+            Button("Send", callbacks.encode(callbacks.BroadcastAction("send", ref)) or ""),
+            Button("Edit", callbacks.encode(callbacks.BroadcastAction("edit", ref)) or ""),
+            Button("Cancel", callbacks.encode(callbacks.BroadcastAction("cancel", ref)) or ""),
+        ]
+    ]
+    audience = len(await context.storage.audience.active_subscriber_ids())
+    note = f"Preview. Send reaches {audience} subscriber(s); nothing goes out before Send."
+    await send_reply(context.bot, message.chat_id, Reply([note, broadcast_text(item)], buttons))
+    return ConversationHandler.END
+
+
+async def broadcast_start(update: Update, context: BotContext) -> int:
+    """/broadcast: one message in the documented format, or a guided conversation."""
+    message = update.effective_message
+    if message is None:
+        return ConversationHandler.END
+    if not is_admin(update, context):
+        await _refuse(update)
+        return ConversationHandler.END
+    text = (message.text or "").partition(" ")[2].strip()
+    if text:
+        draft = parse_one_message(text, _today(context))
+        if isinstance(draft, str):
+            await message.reply_text(draft)
+            return ConversationHandler.END
+        return await _preview(message, context, draft)
+    context.user_state["broadcast_draft"] = Draft()
+    await message.reply_text(
+        "New broadcast. What is the title? (/cancel stops)\n"
+        f"Tip: in one message, {ONE_MESSAGE_FORMAT}"
+    )
+    return TITLE
+
+
+def _draft(context: BotContext) -> Draft:
+    draft = context.user_state.get("broadcast_draft")
+    return draft if isinstance(draft, Draft) else Draft()
+
+
+async def got_title(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    if message is None or not message.text or not is_admin(update, context):
+        return ConversationHandler.END
+    context.user_state["broadcast_draft"] = Draft(title=message.text.strip())
+    await message.reply_text("Date? YYYY-MM-DD, or today.")
+    return DATE
+
+
+async def got_date(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    if message is None or not message.text or not is_admin(update, context):
+        return ConversationHandler.END
+    date = parse_date(message.text, _today(context))
+    if date is None:
+        await message.reply_text("That is not a date. Use YYYY-MM-DD, or today.")
+        return DATE
+    draft = _draft(context)
+    context.user_state["broadcast_draft"] = Draft(title=draft.title, date=date)
+    await message.reply_text("Summary?")
+    return SUMMARY
+
+
+async def got_summary(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    if message is None or not message.text or not is_admin(update, context):
+        return ConversationHandler.END
+    draft = _draft(context)
+    context.user_state["broadcast_draft"] = Draft(draft.title, draft.date, message.text.strip())
+    await message.reply_text("Link? Send an https:// address, or skip.")
+    return LINK
+
+
+async def got_link(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    if message is None or not message.text or not is_admin(update, context):
+        return ConversationHandler.END
+    text = message.text.strip()
+    draft = _draft(context)
+    url = None if text.lower() in {"skip", "-", "none", "no"} else text
+    context.user_state.pop("broadcast_draft", None)
+    return await _preview(message, context, Draft(draft.title, draft.date, draft.summary, url))
+
+
+async def broadcast_cancel(update: Update, context: BotContext) -> int:
+    """/cancel during the conversation."""
+    context.user_state.pop("broadcast_draft", None)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text("Broadcast cancelled. Nothing was sent.")
+    return ConversationHandler.END
+
+
+def conversation() -> ConversationHandler[BotContext]:
+    """The guided /broadcast conversation (the preview buttons are separate handlers)."""
+    text = filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[CommandHandler("broadcast", broadcast_start)],
+        states={
+            TITLE: [MessageHandler(text, got_title)],
+            DATE: [MessageHandler(text, got_date)],
+            SUMMARY: [MessageHandler(text, got_summary)],
+            LINK: [MessageHandler(text, got_link)],
+        },
+        fallbacks=[CommandHandler("cancel", broadcast_cancel)],
+        conversation_timeout=dt.timedelta(minutes=15),
+        name="broadcast",
+    )
+
+
+def _one_message_form(item: NewsItem) -> str:
+    parts = [item.title, item.date.isoformat(), item.summary]
+    if item.url:
+        parts.append(item.url)
+    return "/broadcast " + " | ".join(parts)
+
+
+async def preview_button(update: Update, context: BotContext) -> None:
+    """Send / Edit / Cancel under a preview, and Cancel under a running broadcast."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    if not is_admin(update, context):
+        await _refuse(update)
+        return
+    action = callbacks.decode(query.data)
+    if not isinstance(action, callbacks.BroadcastAction):
+        await query.answer("This button has expired.")
+        return
+    if action.action == "stop":
+        await query.answer("Cancelling…")
+        cancelled = await context.broadcaster.cancel(int(action.ref))
+        logger.info("broadcast %s cancelled by admin: %d not sent", action.ref, cancelled)
+        return
+    preview = context.user_state.get("broadcast_preview")
+    if not (isinstance(preview, tuple) and preview[0] == action.ref):
+        await query.answer("This preview has expired. Send /broadcast again.", show_alert=True)
+        return
+    item: NewsItem = preview[1]
+    context.user_state.pop("broadcast_preview", None)
+    await query.edit_message_reply_markup(None)
+    if action.action == "cancel":
+        await query.answer("Cancelled")
+        await query.message.reply_text("Broadcast cancelled. Nothing was sent.")
+        return
+    if action.action == "edit":
+        await query.answer()
+        await query.message.reply_text(
+            "Copy this, correct it and send it back (or /broadcast to start over):\n\n"
+            + _one_message_form(item)
+        )
+        return
+    await query.answer("Sending…")
+    user_id = update.effective_user.id if update.effective_user else 0
+    broadcast = await context.broadcaster.send(item, user_id)
+    logger.info("broadcast %d of %s started by admin %s", broadcast.id, item.id, user_id)
+    watch(context.bot, context.bot_data, query.message.chat_id, broadcast.id)
+
+
+def watch(bot: Bot, services: Services, chat_id: int, broadcast_id: int) -> None:
+    """Show the broadcast's progress in one message, edited in place, then its report."""
+    assert services.broadcaster is not None
+    task = asyncio.create_task(
+        _watch(bot, services.broadcaster, chat_id, broadcast_id), name=f"broadcast-{broadcast_id}"
+    )
+    services.background.add(task)
+    task.add_done_callback(services.background.discard)
+
+
+async def _watch(bot: Bot, broadcaster: Broadcaster, chat_id: int, broadcast_id: int) -> None:
+    stop = callbacks.encode(callbacks.BroadcastAction("stop", str(broadcast_id))) or ""
+    markup = keyboard([[Button("Cancel broadcast", stop)]])
+    message: Message | None = None
+    last_text = ""
+    try:
+        while True:
+            progress: Progress | None = await broadcaster.progress(broadcast_id)
+            if progress is None:
+                return
+            text = progress_text(progress)
+            current = None if progress.done else markup
+            if message is None:
+                message = await bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=current
+                )
+            elif text != last_text:
+                try:
+                    await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=current)
+                except BadRequest as exc:
+                    if "not modified" not in exc.message.lower():
+                        raise
+            last_text = text
+            if progress.done:
+                return
+            await asyncio.sleep(PROGRESS_SECONDS)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("progress of broadcast %d could not be shown", broadcast_id)
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    """/stats: subscribers, digests today, the last broadcast, unanswered questions."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not is_admin(update, context):
+        await _refuse(update)
+        return
+    storage = context.storage
+    now = context.now()
+    chats = await storage.chats.counts()
+    subscribers = await storage.subscriptions.count_active()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    sent_today = await storage.outbox.sent_since(midnight)
+    lines = [
+        "<b>Stats</b>",
+        f"Subscribers: {subscribers} active",
+        f"Chats: {chats.active} active, {chats.inactive} inactive (blocked or left)",
+        f"Sent today (UTC): {sent_today['digest']} digests, {sent_today['alert']} alerts, "
+        f"{sent_today['broadcast']} broadcast messages",
+    ]
+    latest = await storage.broadcasts.latest()
+    if latest is not None:
+        progress = await context.broadcaster.progress(latest.id)
+        if progress is not None:
+            lines += ["", "<b>Last broadcast</b>", progress_text(progress)]
+    since = now - dt.timedelta(days=STATS_DAYS)
+    unanswered = await storage.questions.unanswered_since(since, limit=10)
+    lines += ["", f"<b>Unanswered questions, last {STATS_DAYS} days</b>"]
+    if unanswered:
+        lines += [f"• {escape(q.text[:80])} ×{q.count}" for q in unanswered]
+    else:
+        lines.append("none")
+    await send_reply(context.bot, message.chat_id, Reply(["\n".join(lines)]))
+
+
+def handlers() -> list[BaseHandler[Any, BotContext, Any]]:
+    """The admin handlers, in order."""
+    return [
+        conversation(),
+        CallbackQueryHandler(preview_button, pattern=r"^b:"),
+        CommandHandler("stats", stats),
+    ]
