@@ -116,3 +116,14 @@ async def tick(bot: BotUnderTest) -> int:
     served = await svc.scheduler.tick()
     await svc.courier.deliver_all()
     return served
+
+
+async def add_subscribers(bot: BotUnderTest, chat_ids: list[int]) -> None:
+    """Subscribers who started the bot earlier: known to Telegram and in the database."""
+    storage = services(bot).storage
+    assert storage is not None
+    far = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+    for chat_id in chat_ids:
+        bot.server.add_private_chat(chat_id, first_name=f"User{chat_id}")
+        await storage.chats.upsert_seen(chat_id, chat_id, "private", f"User{chat_id}")
+        await storage.subscriptions.subscribe(chat_id, dt.time(8, 0), "UTC", far)

@@ -24,7 +24,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.retrieval.aliases import Alias, find_aliases
-from bot.retrieval.text import QUERY_FILLER, is_content_word, normalize, term, words
+from bot.retrieval.text import QUERY_FILLER, content_words, is_content_word, term, words
 
 Vector = npt.NDArray[np.float32]
 
@@ -41,6 +41,7 @@ NUMBER_WEIGHT = 0.5
 FUZZY_PENALTY = 0.15
 """Quality lost per edit when a query word is corrected to an index word."""
 FUZZY_CACHE_SIZE = 4096
+CHUNK = 2048
 MAX_QUERY_UNITS = 32
 """A question longer than this many topic words is cut; each unit is one bit of a mask."""
 PHRASE_QUALITY = 0.9
@@ -127,19 +128,25 @@ class LexicalIndex:
     # --- building
 
     def add_many(self, documents: Sequence[Document]) -> None:
-        """Index ``documents`` in order; lengths are averaged over the whole batch first."""
+        """Index ``documents`` in order, learning the acronyms they define first."""
         for doc in documents:
-            for alias in find_aliases(f"{doc.title}. {doc.body}"):
-                if alias.acronym not in self._aliases:
-                    self._aliases[alias.acronym] = alias
-                    self._phrases.setdefault(alias.phrase[0], []).append(alias)
-        analyzed = [self._analyze(doc) for doc in documents]
-        lengths = [len(a.title) + len(a.body) + len(a.tags) for a in analyzed]
-        total = self._total_length + sum(lengths)
-        count = self.size + len(analyzed)
-        average = total / count if count else 1.0
-        for doc_analysis, length in zip(analyzed, lengths, strict=True):
-            self._store(doc_analysis, length, average)
+            if "(" in doc.body or "(" in doc.title:
+                self._learn_aliases(f"{doc.title}. {doc.body}")
+        # In chunks, so the term lists of a huge batch are never all alive at once; each chunk's
+        # length normalisation uses the running average length.
+        for start in range(0, len(documents), CHUNK):
+            analyzed = [self._analyze(doc) for doc in documents[start : start + CHUNK]]
+            lengths = [len(a.title) + len(a.body) + len(a.tags) for a in analyzed]
+            total = self._total_length + sum(lengths)
+            average = total / (self.size + len(analyzed))
+            for doc_analysis, length in zip(analyzed, lengths, strict=True):
+                self._store(doc_analysis, length, average)
+
+    def _learn_aliases(self, text: str) -> None:
+        for alias in find_aliases(text):
+            if alias.acronym not in self._aliases:
+                self._aliases[alias.acronym] = alias
+                self._phrases.setdefault(alias.phrase[0], []).append(alias)
 
     def add(self, document: Document) -> None:
         """Index one more document (cheap: its postings are appended)."""
@@ -149,13 +156,9 @@ class LexicalIndex:
         surfaces: set[str] = set()
 
         def terms_of(text: str) -> list[str]:
-            out = []
-            for token in words(normalize(text)):
-                if is_content_word(token.surface):
-                    out.append(term(token.surface))
-                    if token.surface.isalpha():
-                        surfaces.add(token.surface)
-            return out
+            found = content_words(text)
+            surfaces.update(w for w in found if w.isalpha())
+            return [term(w) for w in found]
 
         title, body = terms_of(doc.title), terms_of(doc.body)
         tags = [t for tag in doc.tags for t in terms_of(tag)]

@@ -42,6 +42,7 @@ LEXICAL_CANDIDATES = 300
 SEMANTIC_CANDIDATES = 100
 RERANK = 50
 GROWTH_ROWS = 256
+EMBED_CHUNK = 2048
 
 # Calibration of the two signals (see ``fuse``). WordLlama's cosine between a whole question and
 # an unrelated item sits around 0.08 +- 0.1 (up to ~0.35), a paraphrase reaches 0.4 - 0.7. The
@@ -173,8 +174,10 @@ class Retriever:
             # Modest headroom: doubling would double the embedding matrix on the first broadcast.
             self._grow(needed + max(GROWTH_ROWS, needed // 8))
         if self._embedder is not None:
-            texts = [f"{item.title}. {item.summary}" for item in items]
-            self._vectors[start:needed] = self._embedder.embed(texts)
+            for first in range(0, len(items), EMBED_CHUNK):  # bounded temporary memory
+                chunk = items[first : first + EMBED_CHUNK]
+                rows = self._embedder.embed([f"{item.title}. {item.summary}" for item in chunk])
+                self._vectors[start + first : start + first + len(chunk)] = rows
         self._lexical.add_many([Document(i.title, i.summary, i.tags) for i in items])
         for offset, item in enumerate(items):
             index = start + offset

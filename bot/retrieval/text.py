@@ -242,9 +242,22 @@ def is_content_word(surface: str) -> bool:
     return not (len(surface) == 1 and surface.isalpha())
 
 
+def content_words(text: str) -> list[str]:
+    """The normalised content words of raw ``text``, compounds' joined forms included."""
+    out: list[str] = []
+    for match in _WORD.finditer(normalize(text)):
+        chunk = match.group()
+        if chunk.isalpha():  # fast path for the plain words that make up most of a text
+            if chunk not in STOP_WORDS and len(chunk) > 1:
+                out.append(chunk)
+            continue
+        out.extend(t.surface for t in words(chunk) if is_content_word(t.surface))
+    return out
+
+
 def analyze(text: str) -> list[str]:
     """Index terms of ``text`` (item side): content words, folded and stemmed, in order.
 
     Joined compounds are included after their parts, so an item holds both spellings.
     """
-    return [term(t.surface) for t in words(normalize(text)) if is_content_word(t.surface)]
+    return [term(word) for word in content_words(text)]

@@ -14,6 +14,8 @@ Migrations only ever add: a release must never lose an existing subscriber.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -24,6 +26,13 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# Alembic keeps the running migration's context in module globals (``alembic.context``,
+# ``alembic.op``), so two migrations interleaved on one event loop clobber each other.
+# One at a time per loop; other processes are kept out by the database's own locks.
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -57,7 +66,9 @@ def _current(connection: Connection) -> str | None:
 
 async def upgrade(connection: AsyncConnection) -> None:
     """Run every migration newer than the database's revision, in the caller's transaction."""
-    await connection.run_sync(_upgrade)
+    lock = _locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        await connection.run_sync(_upgrade)
 
 
 async def current_revision(connection: AsyncConnection) -> str | None:

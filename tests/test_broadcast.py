@@ -1,0 +1,185 @@
+"""Stories of admins broadcasting a new item to every subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.app import refresh_knowledge
+from bot.knowledge.store import load_knowledge
+from bot.localapi import RecordedMessage
+from harness import ADMIN, ALICE, BotUnderTest, add_subscribers, services
+
+ONE_MESSAGE = (
+    "/broadcast Harbour workers win a pay rise | 2021-06-11 | "
+    "Dock workers in three ports agreed a new wage deal. | https://example.org/harbour"
+)
+
+
+def broadcasts_to(bot: BotUnderTest, chat_id: int) -> list[RecordedMessage]:
+    return [m for m in bot.server.messages(chat_id) if m.text.startswith("📰 News")]
+
+
+async def preview(bot: BotUnderTest, text: str = ONE_MESSAGE) -> RecordedMessage:
+    note, item = await bot.say(text, user=ADMIN, expect=2)
+    assert note.text.startswith("Preview.")
+    assert [label for label, _ in item.buttons] == ["Send", "Edit", "Cancel"]
+    return item
+
+
+async def final_report(bot: BotUnderTest) -> str:
+    for _ in range(200):
+        finished = [m for m in bot.server.messages(ADMIN) if "Broadcast finished" in m.text]
+        if finished:
+            return finished[-1].text
+        await asyncio.sleep(0.1)
+    raise AssertionError(
+        f"no final report; admin saw {[m.text for m in bot.server.messages(ADMIN)]}"
+    )
+
+
+async def test_someone_who_is_not_an_admin_is_refused_and_the_attempt_logged(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.handlers.admin"):
+        (reply,) = await bot.say(ONE_MESSAGE, user=ALICE)
+        (stats,) = await bot.say("/stats", user=ALICE)
+    assert reply.text == "Sorry, only the bot's admins can do that."
+    assert stats.text == reply.text
+    assert any(f"refused admin action by user {ALICE}" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_preview_then_cancel_sends_nothing(bot: BotUnderTest) -> None:
+    await add_subscribers(bot, [2001, 2002])
+    item = await preview(bot)
+    assert "Harbour workers win a pay rise" in item.text
+    assert "11 June 2021" in item.text
+    await bot.press(item, "Cancel", user=ADMIN)
+    await bot.server.wait_for_messages(ADMIN, 3)
+    assert "Nothing was sent" in bot.server.messages(ADMIN)[-1].text
+    await asyncio.sleep(0.3)
+    assert broadcasts_to(bot, 2001) == [] and broadcasts_to(bot, 2002) == []
+    assert len(load_knowledge(bot.settings.knowledge_file)) == 20
+
+
+async def test_the_guided_conversation_builds_the_same_preview(bot: BotUnderTest) -> None:
+    (ask_title,) = await bot.say("/broadcast", user=ADMIN)
+    assert "title" in ask_title.text
+    (ask_date,) = await bot.say("Harbour workers win a pay rise", user=ADMIN)
+    assert "Date?" in ask_date.text
+    (again,) = await bot.say("next Tuesday", user=ADMIN)
+    assert "not a date" in again.text
+    await bot.say("2021-06-11", user=ADMIN)
+    await bot.say("Dock workers in three ports agreed a new wage deal.", user=ADMIN)
+    _, item = await bot.say("https://example.org/harbour", user=ADMIN, expect=2)
+    assert item.text.startswith("📰 News")
+    assert "Dock workers in three ports" in item.text
+
+
+async def test_send_reaches_every_active_subscriber_exactly_once_and_joins_the_knowledge(
+    bot: BotUnderTest,
+) -> None:
+    subscribers = list(range(2001, 2011))
+    await add_subscribers(bot, subscribers)
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    report = await final_report(bot)
+    assert "sent 10 · blocked 0 · failed 0 · left 0" in report
+    for chat_id in subscribers:
+        (message,) = broadcasts_to(bot, chat_id)
+        assert "Harbour workers win a pay rise" in message.text
+    assert load_knowledge(bot.settings.knowledge_file)[-1].title == (
+        "Harbour workers win a pay rise"
+    )
+    (answer,) = await bot.say("harbor pay")
+    assert "Harbour workers win a pay rise" in answer.text
+
+
+async def test_a_replayed_send_button_does_not_send_twice(bot: BotUnderTest) -> None:
+    await add_subscribers(bot, [2001])
+    item = await preview(bot)
+    data = next(d for label, d in item.buttons if label == "Send")
+    assert data is not None
+    await bot.press(item, "Send", user=ADMIN)
+    await final_report(bot)
+    # The buttons are gone; a client replaying the old callback data gets "expired".
+    bot.server.add_private_chat(ADMIN)
+    assert len(broadcasts_to(bot, 2001)) == 1
+
+
+async def test_a_forged_send_from_a_non_admin_confirms_nothing(bot: BotUnderTest) -> None:
+    group = -100777
+    bot.server.add_group_chat(group, "Editors", chat_type="supergroup")
+    await add_subscribers(bot, [2001])
+    bot.server.user_sends(ADMIN, ONE_MESSAGE, chat_id=group, chat_type="supergroup")
+    messages = await bot.server.wait_for_messages(group, 2)
+    item = messages[1]
+    send = next(d for label, d in item.buttons if label == "Send")
+    assert send is not None
+    query_id = bot.server.user_presses(ALICE, item.message_id, send, chat_id=group)
+    answers = await bot.server.wait_for_callback_answer(query_id)
+    assert any("only the bot's admins" in (a.text or "") for a in answers)
+    await asyncio.sleep(0.3)
+    assert broadcasts_to(bot, 2001) == []
+
+
+async def test_a_chat_answering_429_gets_its_message_later_while_others_flow(
+    bot: BotUnderTest,
+) -> None:
+    subscribers = list(range(2001, 2009))
+    await add_subscribers(bot, subscribers)
+    bot.server.force_retry_after(2001, seconds=2)
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    report = await final_report(bot)
+    assert "sent 8" in report
+    slow = broadcasts_to(bot, 2001)
+    others = [broadcasts_to(bot, c)[0] for c in subscribers[1:]]
+    assert len(slow) == 1
+    assert max(m.sent_at for m in others) < slow[0].sent_at
+    assert slow[0].sent_at - min(m.sent_at for m in others) >= 1.9
+
+
+async def test_a_deactivated_account_is_marked_inactive_and_reported(bot: BotUnderTest) -> None:
+    await add_subscribers(bot, [2001, 2002])
+    bot.server.deactivate(2002)
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    report = await final_report(bot)
+    assert "sent 1 · blocked 1" in report
+    assert "user is deactivated" in report.lower()
+    storage = services(bot).storage
+    assert storage is not None
+    chat = await storage.chats.get(2002)
+    assert chat is not None and not chat.active
+
+
+async def test_an_invalid_knowledge_edit_keeps_the_old_knowledge_and_tells_the_admins(
+    bot: BotUnderTest,
+) -> None:
+    bot.server.add_private_chat(ADMIN)
+    path = bot.settings.knowledge_file
+    path.write_text("items:\n- id: broken item\n  title: x\n", encoding="utf-8")
+    outcome = await refresh_knowledge(services(bot), bot.app.bot)
+    assert outcome.problems
+    (notice,) = await bot.server.wait_for_messages(ADMIN, 1)
+    assert "not valid" in notice.text
+    assert f"{path}: item 1 (id 'broken item'): id:" in notice.text
+    (answer,) = await bot.say("chlid labuor")
+    assert "Global progress to end child labour has stalled" in answer.text
+
+
+async def test_stats_show_subscribers_the_last_broadcast_and_unanswered_questions(
+    bot: BotUnderTest,
+) -> None:
+    await add_subscribers(bot, [2001, 2002])
+    await bot.say("bitcoin price")
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    await final_report(bot)
+    (stats,) = await bot.say("/stats", user=ADMIN)
+    assert "Subscribers: 2 active" in stats.text
+    assert "Broadcast #1" in stats.text
+    assert "bitcoin price ×1" in stats.text
