@@ -93,8 +93,10 @@ def postgres_run_database(postgres_server: PostgresServer) -> Iterator[str]:
 @pytest.fixture
 async def postgres_url(postgres_server: PostgresServer, postgres_run_database: str) -> str:
     """A URL to this run's database with an empty schema: no tables, no migrations."""
+    # A connection a previous test leaked would make DROP wait forever; fail instead.
     await postgres_server.execute(
-        "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", database=postgres_run_database
+        "SET lock_timeout = '10s'; DROP SCHEMA public CASCADE; CREATE SCHEMA public;",
+        database=postgres_run_database,
     )
     return postgres_server.url(postgres_run_database)
 

@@ -119,8 +119,8 @@ async def test_a_forged_send_from_a_non_admin_confirms_nothing(bot: BotUnderTest
     send = next(d for label, d in item.buttons if label == "Send")
     assert send is not None
     query_id = bot.server.user_presses(ALICE, item.message_id, send, chat_id=group)
-    answers = await bot.server.wait_for_callback_answer(query_id)
-    assert any("only the bot's admins" in (a.text or "") for a in answers)
+    answer = await bot.server.wait_for_callback_answer(query_id)
+    assert "only the bot's admins" in (answer.text or "")
     await asyncio.sleep(0.3)
     assert broadcasts_to(bot, 2001) == []
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
@@ -32,6 +33,16 @@ from bot.storage.tables import metadata
 
 T0 = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
 FAST = RetryPolicy(attempts=3, first_delay=0.001, max_delay=0.01)
+OPEN_AND_CLOSE = """
+import asyncio, sys
+from bot.storage import Database
+
+async def main():
+    db = await Database.open(sys.argv[1])
+    await db.close()
+
+asyncio.run(main())
+"""
 
 
 def at(minutes: float) -> dt.datetime:
@@ -113,12 +124,32 @@ async def test_a_new_release_at_the_same_schema_migrates_nothing_and_keeps_subsc
 async def test_two_processes_starting_at_once_on_a_new_database_both_come_up(
     database_url: str,
 ) -> None:
-    first, second = await asyncio.gather(Database.open(database_url), Database.open(database_url))
+    async def start() -> tuple[int | None, bytes]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            OPEN_AND_CLOSE,
+            database_url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        return process.returncode, output
+
+    results = await asyncio.gather(start(), start())
+
+    assert [code for code, _ in results] == [0, 0], results
+    db = await Database.open(database_url)
     try:
-        assert await first.schema_revision() == await second.schema_revision() == head_revision()
+        assert await db.schema_revision() == head_revision()
     finally:
-        await first.close()
-        await second.close()
+        await db.close()
+
+
+async def test_opening_twice_in_one_process_at_once_is_safe(database_url: str) -> None:
+    first, second = await asyncio.gather(Database.open(database_url), Database.open(database_url))
+    await first.close()
+    await second.close()
 
 
 async def test_the_migrations_build_exactly_the_schema_the_code_expects(
