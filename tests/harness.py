@@ -67,12 +67,12 @@ class BotUnderTest:
     settings: Settings
 
     async def say(
-        self, text: str, *, user: int = ALICE, expect: int = 1, timeout: float = 10.0
+        self, text: str, *, user: int = ALICE, expect: int = 1, wait: float = 10.0
     ) -> list[RecordedMessage]:
         """Send ``text`` in the user's private chat; return the ``expect`` new bot messages."""
         before = len(self.server.messages(user))
         self.server.user_sends(user, text)
-        messages = await self.server.wait_for_messages(user, before + expect, timeout=timeout)
+        messages = await self.server.wait_for_messages(user, before + expect, timeout=wait)
         return messages[before:]
 
     async def press(

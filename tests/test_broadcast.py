@@ -6,11 +6,11 @@ import asyncio
 import logging
 
 import pytest
+from harness import ADMIN, ALICE, BotUnderTest, add_subscribers, services
 
 from bot.app import refresh_knowledge
 from bot.knowledge.store import load_knowledge
 from bot.localapi import RecordedMessage
-from harness import ADMIN, ALICE, BotUnderTest, add_subscribers, services
 
 ONE_MESSAGE = (
     "/broadcast Harbour workers win a pay rise | 2021-06-11 | "

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from harness import ADMIN, SEED_KNOWLEDGE
+from processes import BotProcess
 
 from bot.localapi import Fault, LocalBotApiServer
 from bot.storage import Storage
-from harness import ADMIN, SEED_KNOWLEDGE
-from processes import BotProcess
 
 SUBSCRIBERS = list(range(3001, 3201))
 ONE_MESSAGE = (

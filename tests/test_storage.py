@@ -24,6 +24,7 @@ from bot.storage import (
     NewOutboxMessage,
     RetryPolicy,
     Storage,
+    StorageError,
     StorageUnavailable,
     UnknownChat,
 )
@@ -179,6 +180,18 @@ async def test_a_file_that_is_not_a_database_is_reported_as_a_migration_error(
     path.write_bytes(b"this is not a SQLite database file, just some bytes" * 100)
     with pytest.raises(MigrationError, match=r"garbage\.db"):
         await Database.open(f"sqlite+aiosqlite:///{path}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not a url", "mysql+aiomysql://bot:secret@db/newsbot", "sqlite:///blocking-driver.db"],
+)
+async def test_a_database_url_the_bot_cannot_use_is_refused_without_its_password(
+    url: str,
+) -> None:
+    with pytest.raises(StorageError, match="use sqlite\\+aiosqlite") as raised:
+        await Database.open(url)
+    assert "secret" not in str(raised.value)
 
 
 # --- times -----------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.storage import migrate
-from bot.storage.errors import MigrationError, StorageUnavailable
+from bot.storage.errors import MigrationError, StorageError, StorageUnavailable
 from bot.storage.retry import RetryPolicy, transient_reason
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+EXAMPLE_URLS = "sqlite+aiosqlite:///data/newsbot.db or postgresql+asyncpg://user:pw@host/db"
 
 
 def utc_now() -> dt.datetime:
@@ -52,7 +55,8 @@ def _create_engine(url: URL) -> AsyncEngine:
         return engine
     # pre_ping replaces a connection the server dropped (restart, idle timeout) at checkout,
     # instead of failing the first statement that uses it.
-    return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": 10})
+    connect_args = {"timeout": 10} if url.get_driver_name() == "asyncpg" else {}
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -92,13 +96,19 @@ class Database:
         cls, url: str, *, clock: Clock = utc_now, retry: RetryPolicy | None = None
     ) -> Database:
         """Connect and run pending migrations; retries a database that is not up yet."""
-        parsed = make_url(url)
-        db = cls(
-            _create_engine(parsed),
-            clock=clock,
-            retry=retry or RetryPolicy(),
-            display_url=parsed.render_as_string(hide_password=True),
-        )
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StorageError(f"not a database URL: use {EXAMPLE_URLS}") from exc
+        display_url = parsed.render_as_string(hide_password=True)
+        if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+            raise StorageError(f"unsupported database {display_url}: use {EXAMPLE_URLS}")
+        try:
+            engine = _create_engine(parsed)
+        except (ArgumentError, ImportError, InvalidRequestError) as exc:
+            # e.g. "postgresql://" without "+asyncpg": a sync driver, or none installed.
+            raise StorageError(f"cannot use {display_url}: {exc}; use {EXAMPLE_URLS}") from exc
+        db = cls(engine, clock=clock, retry=retry or RetryPolicy(), display_url=display_url)
         try:
             await db.run("migrate", migrate.upgrade)
         except StorageUnavailable:
@@ -125,10 +135,12 @@ class Database:
     async def run(self, operation: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction, retrying transient failures a bounded number of times.
 
-        ``work`` may run more than once, so it must be safe to repeat: every write in this
-        package is an upsert, an insert-if-absent, or a guarded status change. A failure
-        during COMMIT leaves its outcome unknown; a repeat then finds the work done.
-        Raises ``StorageUnavailable`` when the last try fails transiently.
+        ``work`` may run more than once, so it should be safe to repeat: the writes in
+        this package are upserts, inserts-if-absent and guarded status changes, so a
+        repeat after a failed COMMIT (outcome unknown) finds the work done. The exceptions
+        (logging a question, creating a broadcast record) say so in their docstrings.
+        Raises ``StorageUnavailable`` when the last try fails transiently; any other error
+        is raised at once.
         """
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
