@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,29 +82,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.config import load_settings
+    from bot.logs import configure_logging
     from bot.runner import run_bot, run_console
 
     settings = load_settings()
-    if settings.telegram_bot_token is None or args.command == "console":
+    token = settings.telegram_bot_token
+    secrets = [token.get_secret_value()] if token else []
+    if token is None or args.command == "console":
         # The terminal is the chat: only warnings and errors go to the log.
-        _configure_logging(
+        configure_logging(
             "WARNING" if settings.log_level.upper() == "INFO" else settings.log_level
         )
         run_console(settings)
     else:
-        _configure_logging(settings.log_level)
+        configure_logging(settings.log_level, secrets)
         run_bot(settings)
     return 0
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL at INFO, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:

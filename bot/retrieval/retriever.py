@@ -125,6 +125,10 @@ def fuse(coverage: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32]) -> 
     return np.asarray(LEXICAL_SHARE * np.power(effective, LEXICAL_POWER), dtype=np.float32)
 
 
+MEANING_ONLY_MAX = float(fuse(np.zeros(1, np.float32), np.ones(1, np.float32))[0])
+"""The best score an item can get without matching a single word of the question."""
+
+
 class Retriever:
     """Searches a fixed-at-start, append-only set of news items.
 
@@ -220,7 +224,7 @@ class Retriever:
             return self._newest(query, when, units, size, limit)
         if not units:
             return SearchResult(query, "nothing")
-        candidates, scores = self._rank(units, size)
+        candidates, scores = self._rank(units, size, exact_top=limit)
         return self._by_confidence(query, candidates, scores, limit, "answer")
 
     def score_item(self, query: str, item_id: str) -> float:
@@ -248,22 +252,32 @@ class Retriever:
         units: Sequence[QueryTerm],
         size: int,
         within: npt.NDArray[np.bool_] | None = None,
+        *,
+        exact_top: int | None = None,
     ) -> tuple[npt.NDArray[np.intp], Matrix]:
-        """Candidates (lexical and semantic), best first, with their fused scores."""
+        """Candidates (lexical and semantic), best first, with their fused scores.
+
+        With ``exact_top``, only that many leading results need to be right: when words alone
+        already put that many items above anything meaning alone could score, the scan of all
+        embeddings is skipped, which changes nothing in those results.
+        """
         allowed = self._alive[:size] if within is None else (self._alive[:size] & within)
         coverage = self._lexical.coverage(units, size)
         lexical = coverage.scores
         lexical[~allowed] = 0.0
         pools = [_top(lexical, LEXICAL_CANDIDATES, positive=True)]
-        cosine: Matrix | None = None
         topic = _unmatched_text(units, 0)
+        query: npt.NDArray[np.float32] | None = None
         if self._embedder is not None and size and topic:
-            cosine = self._vectors[:size] @ self._embedder.embed([topic])[0]
-            cosine[~allowed] = -1.0
-            pools.append(_top(cosine, SEMANTIC_CANDIDATES, positive=False))
+            query = self._embedder.embed([topic])[0]
+            if not _words_suffice(lexical[pools[0]], exact_top):
+                pools.append(self._semantic_pool(query, size, allowed, within is not None))
         candidates = np.unique(np.concatenate(pools))
         candidates = candidates[allowed[candidates]]
-        full = cosine[candidates] if cosine is not None else np.zeros(len(candidates), np.float32)
+        if query is not None:
+            full = self._vectors[candidates] @ query
+        else:
+            full = np.zeros(len(candidates), dtype=np.float32)
         # A first cut with the whole question's cosine; then meaning is asked only about the
         # words an item did not match, so a shared word is not rewarded twice.
         first = fuse(lexical[candidates], full)
@@ -274,6 +288,23 @@ class Retriever:
         # Ties go to the item closer in meaning to the whole question, then to the newer one.
         order = np.lexsort((-self._ordinals[candidates], -full, -scores))
         return candidates[order], scores[order]
+
+    def _semantic_pool(
+        self,
+        query: npt.NDArray[np.float32],
+        size: int,
+        allowed: npt.NDArray[np.bool_],
+        narrowed: bool,
+    ) -> npt.NDArray[np.intp]:
+        """The allowed items closest in meaning to ``query``."""
+        if narrowed:
+            rows = np.flatnonzero(allowed)
+            if len(rows) * 4 < size:  # a date range: scan only its rows
+                cosine = self._vectors[rows] @ query
+                return rows[_top(cosine, SEMANTIC_CANDIDATES, positive=False)]
+        cosine = self._vectors[:size] @ query
+        cosine[~allowed] = -1.0
+        return _top(cosine, SEMANTIC_CANDIDATES, positive=False)
 
     def _rest_cosines(
         self,
@@ -366,6 +397,14 @@ class Retriever:
         """``indices`` newest first; one day's items in the order they were added."""
         order = np.lexsort((indices, -self._ordinals[indices]))
         return [int(i) for i in indices[order]]
+
+
+def _words_suffice(coverage: npt.NDArray[np.float32], exact_top: int | None) -> bool:
+    """Whether ``exact_top`` items already score more on words alone than any meaning-only item."""
+    if exact_top is None or len(coverage) < exact_top:
+        return False
+    floor = fuse(coverage, np.full(len(coverage), -1.0, dtype=np.float32))
+    return int((floor >= MEANING_ONLY_MAX).sum()) >= exact_top
 
 
 def _unmatched_text(units: Sequence[QueryTerm], matched: int) -> str:
