@@ -91,7 +91,7 @@ async def test_the_token_never_appears_in_the_logs(
         with caplog.at_level(logging.DEBUG):
             async with start_bot(telegram, make_settings(tmp_path)) as bot:
                 await bot.say("latest news")
-                telegram.inject("sendMessage", Fault.server_error())
+                telegram.inject("sendMessage", Fault.server_error(), times=4)
                 await bot.say("child labour")  # fails, logged, the user is told
                 telegram.inject("getUpdates", Fault.connection_reset())
                 await bot.say("chlid labuor")

@@ -20,12 +20,14 @@ SETS = {
     "garden": ROOT / "tests/eval/garden/questions.yaml",
 }
 
-# (hit@1, top-3, negatives rejected) floors, as shares.
+# (hit@1, top-3, negatives rejected) floors, as shares: about one question below what the
+# retriever achieved when they were set (seed 63/64, 18/18; garden 57/58, 15/15; held-out
+# thirds 21/21, 6/6 and 19/19, 5/5).
 FLOORS = {
-    ("seed", None): (0.90, 0.92, 0.90),
-    ("seed", True): (0.85, 0.85, 0.80),
-    ("garden", None): (0.90, 0.92, 0.90),
-    ("garden", True): (0.85, 0.85, 0.80),
+    ("seed", None): (0.95, 0.95, 0.94),
+    ("seed", True): (0.95, 0.95, 0.83),
+    ("garden", None): (0.94, 0.94, 0.93),
+    ("garden", True): (0.94, 0.94, 0.80),
 }
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import html
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from telegram import (
     Bot,
@@ -15,13 +18,16 @@ from telegram import (
     Message,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.answers import Button, Reply
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# A reply that meets a passing network fault is tried again after these pauses.
+RETRY_DELAYS = (0.5, 1.5, 3.0)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -39,9 +45,55 @@ def plain_text(html_text: str) -> str:
     return html.unescape(_TAG.sub("", html_text))
 
 
+def is_transient(exc: Exception) -> bool:
+    """A failure worth another try: the network, a 5xx, an unreadable answer.
+
+    ``BadRequest`` is a ``NetworkError`` in python-telegram-bot, but retrying it is futile.
+    """
+    if isinstance(exc, BadRequest):
+        return False
+    if isinstance(exc, NetworkError):
+        return True
+    return isinstance(exc, TelegramError) and "invalid server response" in exc.message.lower()
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, tried again after a transient failure (a bounded number of times)."""
+    for delay in RETRY_DELAYS:
+        try:
+            return await call()
+        except TelegramError as exc:
+            if not is_transient(exc):
+                raise
+            logger.warning("transient failure (%s); trying again in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+    return await call()
+
+
 def _is_markup_error(exc: BadRequest) -> bool:
     # Bot API answers "Bad Request: can't parse entities: ..." for malformed HTML.
     return "parse entities" in exc.message.lower()
+
+
+async def _send_one(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, quote: int | None
+) -> Message:
+    """One message: HTML, or plain text if Telegram rejects the markup; retried if transient."""
+    send = functools.partial(
+        bot.send_message,
+        chat_id,
+        link_preview_options=NO_PREVIEW,
+        reply_markup=markup,
+        reply_to_message_id=quote,
+        allow_sending_without_reply=True,
+    )
+    try:
+        return await with_retries(functools.partial(send, text, parse_mode=ParseMode.HTML))
+    except BadRequest as exc:
+        if not _is_markup_error(exc):
+            raise
+        logger.warning("HTML rejected (%s); sending as plain text", exc.message)
+        return await with_retries(functools.partial(send, plain_text(text)))
 
 
 async def send_reply(
@@ -52,23 +104,8 @@ async def send_reply(
     last = len(reply.texts) - 1
     for index, text in enumerate(reply.texts):
         markup = keyboard(reply.buttons) if index == last else None
-        try:
-            message = await bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
-                reply_to_message_id=reply_to if index == 0 else None,
-                allow_sending_without_reply=True,
-            )
-        except BadRequest as exc:
-            if not _is_markup_error(exc):
-                raise
-            logger.warning("HTML rejected (%s); sending as plain text", exc.message)
-            message = await bot.send_message(
-                chat_id, plain_text(text), reply_markup=markup, link_preview_options=NO_PREVIEW
-            )
+        quote = reply_to if index == 0 else None
+        message = await _send_one(bot, chat_id, text, markup, quote)
         sent.append(message)
     return sent
 

@@ -13,6 +13,8 @@ import json
 import logging
 import socket
 import struct
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -56,11 +58,14 @@ def _reset(request: web.Request) -> None:
 class LocalBotApiServer(SimulatedUsers, Controls):
     """A Telegram Bot API look-alike for tests, benchmarks and console runs.
 
-    ``token``: the one token accepted; by default the first well-formed token used becomes
-    the bot's (its numeric prefix is the bot's user id). ``callback_query_ttl``: seconds
-    after which answerCallbackQuery is "too old" (None: never). ``group_privacy``: the bot
-    sees only commands, mentions and replies in groups. ``strict_html``: reject a bare ``&``
-    in HTML, which Telegram itself tolerates.
+    - ``token``: the one token accepted; by default the first well-formed token used
+      becomes the bot's (its numeric prefix is the bot's user id).
+    - ``callback_query_ttl``: seconds after which answerCallbackQuery is "too old" (None:
+      never). Telegram publishes no number; reports put it at about 10 to 15 seconds.
+    - ``group_privacy``: in groups the bot sees only commands, mentions and replies.
+    - ``strict_html``: reject a bare ``&`` in HTML, which Telegram itself tolerates.
+    - ``clock``: monotonic seconds for flood buckets, recorded times and the callback TTL;
+      pass a fake one for exact flood tests.
     """
 
     def __init__(
@@ -71,9 +76,10 @@ class LocalBotApiServer(SimulatedUsers, Controls):
         limits: FloodLimits | None = None,
         bot_username: str = "newsbot_local_bot",
         token: str | None = None,
-        callback_query_ttl: float | None = 15.0,
+        callback_query_ttl: float | None = 10.0,
         group_privacy: bool = True,
         strict_html: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.world = World(
             limits=limits if limits is not None else FloodLimits(),
@@ -82,6 +88,7 @@ class LocalBotApiServer(SimulatedUsers, Controls):
             callback_query_ttl=callback_query_ttl,
             group_privacy=group_privacy,
             strict_html=strict_html,
+            clock=clock,
         )
         self.api = BotApi(self.world)
         self._host = host

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +158,9 @@ class World:
         callback_query_ttl: float | None,
         group_privacy: bool,
         strict_html: bool,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.token = token
         self.bot_username = bot_username
         self.bot_first_name = "Newsbot (local)"
@@ -167,7 +170,7 @@ class World:
         self.chats: dict[int, Chat] = {}
         self.users: dict[int, JsonDict] = {}
         self.queue = UpdateQueue()
-        self.flood = FloodControl(limits)
+        self.flood = FloodControl(limits, clock)
         self.faults = FaultPlan()
         self.forced_retry: dict[int, list[int]] = {}  # chat id -> [seconds, times left]
         self.callback_queries: dict[str, float] = {}  # id -> monotonic time it was created
@@ -274,7 +277,8 @@ class World:
     # --- misc --------------------------------------------------------------------------
 
     def now(self) -> float:
-        return time.monotonic()
+        """Monotonic seconds from the server's clock (flood buckets, recordings, TTLs)."""
+        return self.clock()
 
     @staticmethod
     def date() -> int:

@@ -259,13 +259,13 @@ class Retriever:
 
         With ``exact_top``, only that many leading results need to be right: when words alone
         already put that many items above anything meaning alone could score, the scan of all
-        embeddings is skipped, which changes nothing in those results.
+        embeddings is skipped; no item that could outscore them is missed (ties may reorder).
         """
         allowed = self._alive[:size] if within is None else (self._alive[:size] & within)
         coverage = self._lexical.coverage(units, size)
         lexical = coverage.scores
         lexical[~allowed] = 0.0
-        pools = [_top(lexical, LEXICAL_CANDIDATES, positive=True)]
+        pools = [self._lexical_pool(lexical, size)]
         topic = _unmatched_text(units, 0)
         query: npt.NDArray[np.float32] | None = None
         if self._embedder is not None and size and topic:
@@ -288,6 +288,16 @@ class Retriever:
         # Ties go to the item closer in meaning to the whole question, then to the newer one.
         order = np.lexsort((-self._ordinals[candidates], -full, -scores))
         return candidates[order], scores[order]
+
+    def _lexical_pool(self, lexical: Matrix, size: int) -> npt.NDArray[np.intp]:
+        """The best word matches; among equal ones (common in big corpora) the newest."""
+        matching = np.flatnonzero(lexical > 0)
+        if len(matching) <= LEXICAL_CANDIDATES:
+            return matching
+        days = self._ordinals[matching].astype(np.float64)
+        span = max(float(days.max() - days.min()), 1.0)
+        key = lexical[matching].astype(np.float64) + 1e-6 * (days - days.min()) / span
+        return matching[np.argpartition(key, -LEXICAL_CANDIDATES)[-LEXICAL_CANDIDATES:]]
 
     def _semantic_pool(
         self,
