@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -97,3 +98,75 @@ async def test_a_broadcast_killed_twice_midway_completes_with_no_one_missed_or_s
     counts = delivered(server)
     assert [c for c, n in counts.items() if n != 1] == [], bot_process.logs()
     assert "Traceback" not in bot_process.logs()
+
+
+DIGEST_SUBSCRIBERS = list(range(4001, 4081))
+KILLS = 20
+
+
+async def test_twenty_kills_at_random_points_of_a_digest_run_and_a_broadcast_lose_nothing(
+    telegram: LocalBotApiServer, tmp_path: Path
+) -> None:
+    """80 digests due at once and a broadcast to the same 80, killed 20 times."""
+    seed = random.randrange(10**6)
+    chance = random.Random(seed)
+    process = BotProcess(telegram, tmp_path, admin=ADMIN)
+    shutil.copy(SEED_KNOWLEDGE, process.knowledge)
+    storage = await Storage.open(process.database_url)
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    try:
+        for chat_id in DIGEST_SUBSCRIBERS:
+            telegram.add_private_chat(chat_id)
+            await storage.chats.upsert_seen(chat_id, chat_id, "private", "Reader")
+            await storage.subscriptions.subscribe(chat_id, dt.time(8), "UTC", due)
+    finally:
+        await storage.close()
+    telegram.add_private_chat(ADMIN)
+
+    def counts(prefix: str) -> dict[int, int]:
+        return {
+            c: sum(m.text.startswith(prefix) for m in telegram.messages(c))
+            for c in DIGEST_SUBSCRIBERS
+        }
+
+    def polls_seen() -> int:
+        return sum(r.method == "getUpdates" for r in telegram.requests)
+
+    def total() -> int:
+        return sum(len(telegram.messages(c)) for c in DIGEST_SUBSCRIBERS)
+
+    try:
+        await process.start()
+        telegram.user_sends(ADMIN, ONE_MESSAGE)
+        preview = (await telegram.wait_for_messages(ADMIN, 2, timeout=30))[1]
+        send = next(d for label, d in preview.buttons if label == "Send")
+        assert send is not None
+        telegram.user_presses(ADMIN, preview.message_id, send)
+        await wait_for(
+            lambda: any("Broadcast #" in m.text for m in telegram.messages(ADMIN)), 30, "Send"
+        )
+        for kill in range(KILLS):
+            if kill:
+                await process.start()
+                # Up: it has polled Telegram since this start.
+                polls = polls_seen()
+                await wait_for(lambda p=polls: polls_seen() > p, 30, "the restarted bot to poll")
+            before = total()
+            # A random point: after a random number of deliveries (0 to 12) in this run.
+            target = before + chance.randrange(0, 13)
+            await wait_for(lambda t=target: total() >= min(t, 160), 60, "progress")
+            await asyncio.sleep(chance.uniform(0.0, 0.3))
+            telegram.inject("sendMessage", Fault.timeout(60), times=100_000)
+            await asyncio.sleep(0.3)
+            await process.kill()
+            telegram.clear_faults()
+        await process.start()
+        await wait_for(lambda: total() >= 160, 120, "every digest and broadcast")
+        await asyncio.sleep(1.0)
+    finally:
+        await process.stop()
+    digests, news = counts("Your news digest"), counts("📰 News")
+    problems = {
+        c: (digests[c], news[c]) for c in DIGEST_SUBSCRIBERS if (digests[c], news[c]) != (1, 1)
+    }
+    assert problems == {}, f"seed {seed}: {problems}\n{process.logs()[-3000:]}"
