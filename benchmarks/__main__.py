@@ -39,6 +39,13 @@ def _cpu() -> str:
     return platform.processor() or "unknown"
 
 
+def _load() -> str:
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def header() -> str:
     """Where and when the figures were taken."""
     return "\n".join(
@@ -50,6 +57,7 @@ def header() -> str:
             f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
             f"- machine: {os.cpu_count()} cores ({_cpu()}), {_memory()} memory",
             f"- python {platform.python_version()} on {platform.system()} {platform.release()}",
+            f"- load average at start: {_load()} (other work on the machine skews latencies)",
             "",
         ]
     )

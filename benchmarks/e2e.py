@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import logging
 import pstats
 import random
 import shutil
-import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, MessageHandler, filters
+from telegram.ext import Application, ApplicationBuilder, MessageHandler, filters
 
 from bot.app import build_application, running
 from bot.config import Settings
@@ -39,11 +39,13 @@ from bot.ratelimit import ChatRateLimiter, Limits
 ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE = ROOT / "knowledge" / "news.yaml"
 SEND_RATE = 28.0
-LOADS = ((1, 40), (50, 8))
-"""(concurrent users, questions each): 40 and 400 questions per bot."""
-PACED_LOAD = (50, 4)
-"""The as-configured comparison: paced at ~1 reply/s per chat, so a short run says enough."""
-PROFILE_LOAD = (50, 4)
+LOADS = ((1, 60), (50, 12))
+"""(concurrent users, questions each): 60 and 600 questions per bot and round."""
+ROUNDS = 2
+"""The bots take turns, twice; the better round counts (the machine is shared)."""
+PACED_LOAD = (50, 6)
+"""As configured: 300 replies at 28/s overall, so about 11 s per bot."""
+PROFILE_LOAD = (50, 8)
 REPLY_TIMEOUT = 60.0
 
 # What readers type: topics, typos, dates, "latest", and questions the news cannot answer.
@@ -147,11 +149,8 @@ def newsbot_settings(workdir: Path, base_url: str) -> Settings:
         # The per-user question limit (default 20/min) would throttle the load itself.
         questions_per_minute=1000,
         send_rate_per_second=SEND_RATE,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
-
-
-Runner = Callable[[LocalBotApiServer], Coroutine[Any, Any, None]]
 
 
 @asynccontextmanager
@@ -177,10 +176,12 @@ async def _echo(update: Update, _context: object) -> None:
 async def echo_bot(server: LocalBotApiServer, *, paced: bool) -> AsyncIterator[None]:
     """The peer: python-telegram-bot's minimal echo bot, concurrent updates like newsbot."""
     builder = ApplicationBuilder().token(TEST_TOKEN).base_url(server.base_url)
-    if paced:
-        limiter: BaseRateLimiter[int] = ChatRateLimiter(Limits(overall_per_second=SEND_RATE))
-        builder = builder.rate_limiter(limiter)
-    app: Application[Any, Any, Any, Any, Any, Any] = builder.concurrent_updates(True).build()
+    builder = builder.concurrent_updates(True)
+    app: Application[Any, Any, Any, Any, Any, Any] = (
+        builder.rate_limiter(ChatRateLimiter(Limits(overall_per_second=SEND_RATE))).build()
+        if paced
+        else builder.build()
+    )
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo))
     async with app:
         await app.start()
@@ -194,114 +195,156 @@ async def echo_bot(server: LocalBotApiServer, *, paced: bool) -> AsyncIterator[N
 
 
 Bot = Callable[..., Any]
+"""``newsbot`` or ``echo_bot``: ``bot(server, paced=...)`` is an async context manager."""
 
 
-async def _measure(
-    server: LocalBotApiServer, ids: _Users, bot: Bot, *, paced: bool, load: tuple[int, int]
-) -> Load:
-    users, each = load
-    async with bot(server, paced=paced):
-        await drive(server, ids.take(2), 2)  # warm up: first search, first connections
-        return await drive(server, ids.take(users), each)
+class _LockRetries(logging.Handler):
+    """Counts the storage layer's "database is locked" retries (and keeps them off stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "locked" in record.getMessage():
+            self.count += 1
 
 
-async def measure_all() -> dict[str, Load]:
-    """Every (bot, load) pair, one after the other on one server with flood limits off."""
-    results: dict[str, Load] = {}
+@contextmanager
+def _counting_lock_retries() -> Iterator[_LockRetries]:
+    logger = logging.getLogger("bot.storage.database")
+    handler, propagate = _LockRetries(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+@dataclass
+class Results:
+    """The best of ``ROUNDS`` per (bot, load), and what the storage layer complained about."""
+
+    best: dict[str, Load]
+    lock_retries: int = 0
+
+    def keep(self, key: str, load: Load) -> None:
+        if key not in self.best or load.rate > self.best[key].rate:
+            self.best[key] = load
+
+
+async def measure_all() -> Results:
+    """Both bots, alternating, on one server with flood limits off; then both paced."""
+    results = Results({})
     ids = _Users()
-    async with LocalBotApiServer(limits=FloodLimits.off()) as server:
-        for users, each in LOADS:
-            for name, bot in (("newsbot", newsbot), ("echo", echo_bot)):
-                results[f"{name}/{users}"] = await _measure(
-                    server, ids, bot, paced=False, load=(users, each)
-                )
-        for name, bot in (("newsbot", newsbot), ("echo", echo_bot)):
-            results[f"{name}/paced"] = await _measure(
-                server, ids, bot, paced=True, load=PACED_LOAD
-            )
+    bots: tuple[tuple[str, Bot], ...] = (("newsbot", newsbot), ("echo", echo_bot))
+    with _counting_lock_retries() as retries:
+        async with LocalBotApiServer(limits=FloodLimits.off()) as server:
+            for _ in range(ROUNDS):
+                for name, bot in bots:
+                    async with bot(server, paced=False):
+                        await drive(server, ids.take(2), 2)  # warm up: connections, caches
+                        for users, each in LOADS:
+                            load = await drive(server, ids.take(users), each)
+                            results.keep(f"{name}/{users}", load)
+            for name, bot in bots:
+                async with bot(server, paced=True):
+                    users, each = PACED_LOAD
+                    results.keep(f"{name}/paced", await drive(server, ids.take(users), each))
+    results.lock_retries = retries.count
     return results
 
 
 async def _profiled_load() -> cProfile.Profile:
     ids = _Users()
     profile = cProfile.Profile()
-    async with LocalBotApiServer(limits=FloodLimits.off()) as server:
-        async with newsbot(server, paced=False):
-            await drive(server, ids.take(2), 2)
-            users, each = PROFILE_LOAD
-            profile.enable()
-            await drive(server, ids.take(users), each)
-            profile.disable()
+    async with (
+        LocalBotApiServer(limits=FloodLimits.off()) as server,
+        newsbot(server, paced=False),
+    ):
+        await drive(server, ids.take(2), 2)
+        users, each = PROFILE_LOAD
+        profile.enable()
+        await drive(server, ids.take(users), each)
+        profile.disable()
     return profile
 
 
-# Where the newsbot path spends its time: (label, a function's qualified name in pstats).
+# Where newsbot's run spends CPU: (label, a path fragment, the function), cumulative time.
 HOTSPOTS = (
-    ("retrieval (Retriever.search)", "retrieval/retriever.py", "search"),
-    ("reply rendering (answers.answer)", "bot/answers.py", "answer"),
-    ("recording unanswered questions (SQLite)", "storage/questions.py", "record"),
-    ("sending the reply (send_reply, PTB + httpx)", "handlers/replies.py", "send_reply"),
-    ("PTB polling (getUpdates + Update.de_json)", "telegram/_bot.py", "get_updates"),
-    ("local Bot API server (aiohttp handler)", "localapi/server.py", "_handle"),
+    ("sending replies (PTB `send_message` through httpx/httpcore)", "_extbot.py", "send_message"),
+    (
+        "httpcore retrying a failed `import sniffio` on every lock and event it creates",
+        "httpcore/_synchronization.py",
+        "current_async_library",
+    ),
+    ("the local Bot API server (the harness, not the bot)", "localapi/server.py", "_handle"),
+    ("retrieval (`Retriever.search`)", "retrieval/retriever.py", "search"),
+    ("logging unanswered questions to SQLite", "storage/questions.py", "record"),
 )
 
 
 def profile_findings() -> list[tuple[str, float]]:
-    """Cumulative share of the profiled run's CPU time in each hotspot, largest first."""
-    profile = asyncio.run(_profiled_load())
+    """Each hotspot's cumulative share of the profiled run's CPU time, in HOTSPOTS order."""
+    with _counting_lock_retries():
+        profile = asyncio.run(_profiled_load())
     stats = pstats.Stats(profile)
     table: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
     total = float(stats.total_tt)  # type: ignore[attr-defined]
-    shares = []
-    for label, path, name in HOTSPOTS:
-        cumulative = sum(
-            row[3] for (file, _line, func), row in table.items() if path in file and func == name
+    return [
+        (
+            label,
+            sum(row[3] for (file, _, func), row in table.items() if path in file and func == name)
+            / total,
         )
-        shares.append((label, cumulative / total))
-    return sorted(shares, key=lambda pair: pair[1], reverse=True)
+        for label, path, name in HOTSPOTS
+    ]
+
+
+def _ms(load: Load) -> str:
+    return f"{load.percentile(0.5) * 1000:.0f} / {load.percentile(0.99) * 1000:.0f}"
 
 
 def _row(label: str, users: int, ours: Load, peer: Load) -> str:
     return (
         f"| {label} | {users} | {ours.rate:.0f} | {peer.rate:.0f} | "
-        f"**{ours.rate / peer.rate:.2f}** | {ours.percentile(0.5) * 1000:.0f} / "
-        f"{ours.percentile(0.99) * 1000:.0f} | {peer.percentile(0.5) * 1000:.0f} / "
-        f"{peer.percentile(0.99) * 1000:.0f} |"
+        f"**{ours.rate / peer.rate:.2f}** | {_ms(ours)} | {_ms(peer)} |"
     )
 
 
 def run() -> str:
     results = asyncio.run(measure_all())
+    best = results.best
     findings = profile_findings()
     rows = [
-        _row("capacity", users, results[f"newsbot/{users}"], results[f"echo/{users}"])
+        _row("capacity", users, best[f"newsbot/{users}"], best[f"echo/{users}"])
         for users, _ in LOADS
     ]
-    users, each = PACED_LOAD
-    rows.append(
-        _row("as configured (both paced)", users, results["newsbot/paced"], results["echo/paced"])
-    )
-    capacity = [results[f"newsbot/{u}"].rate / results[f"echo/{u}"].rate for u, _ in LOADS]
-    top = "; ".join(f"{label} {share:.0%}" for label, share in findings[:3])
-    loads = ", ".join(f"{u} user(s) × {n} questions" for u, n in LOADS)
-    median_per_question = statistics.median(
-        [results[f"newsbot/{u}"].seconds / results[f"newsbot/{u}"].questions for u, _ in LOADS]
-    )
+    paced_users, paced_each = PACED_LOAD
+    rows.append(_row("as configured", paced_users, best["newsbot/paced"], best["echo/paced"]))
+    capacity = [best[f"newsbot/{u}"].rate / best[f"echo/{u}"].rate for u, _ in LOADS]
+    loads = " and ".join(f"{u} user(s) × {n} questions" for u, n in LOADS)
+    shares = {label: share for label, share in findings}
+    send, sniffio, server, retrieval, questions = (label for label, _, _ in HOTSPOTS)
+    verdict = "meets" if min(capacity) >= 0.8 else "misses"
     return "\n".join(
         [
             "## End to end: questions per second through python-telegram-bot",
             "",
             "The real newsbot `Application` long-polls the bundled local Bot API server over "
-            "HTTP on loopback; simulated users each ask questions one after the other (send, "
-            "wait for the reply, ask again), drawn from a list of topics, typos, dates, "
-            "“latest news” and questions the news cannot answer. The peer is a minimal "
-            "python-telegram-bot echo bot (one `MessageHandler` replying the same text, "
-            "concurrent updates on like newsbot) on the same server under the same load. "
-            f"The server's **flood limits are off**. Loads: {loads}. Latency is from the user's "
-            "message to the bot's reply as the server recorded it. Capacity rows run both "
-            "bots without a rate limiter; the last row runs newsbot as configured "
+            "HTTP on loopback, in one process; simulated users each ask questions one after "
+            "the other (send, wait for the reply, ask again), drawn from a list of topics, "
+            "typos, dates, “latest news” and questions the news cannot answer. The peer is a "
+            "minimal python-telegram-bot echo bot (one `MessageHandler` replying the same "
+            "text; concurrent updates on, like newsbot) on the same server under the same "
+            f"load. The server's **flood limits are off**. Loads: {loads}; the bots take turns, "
+            f"{ROUNDS} rounds, the better round counts. Latency runs from the user's message "
+            "to the bot's reply as the server recorded it. *Capacity* runs both bots without "
+            "a rate limiter; *as configured* runs newsbot with its own limiter "
             f"({SEND_RATE:.0f}/s overall, 1/s per chat after a burst of 3) and the echo bot "
-            f"with the same limiter ({users} users × {each} questions).",
+            f"with the same limiter, {paced_users} users × {paced_each} questions.",
             "",
             "```console",
             "make bench",
@@ -312,12 +355,18 @@ def run() -> str:
             "|---|---:|---:|---:|---:|---:|---:|",
             *rows,
             "",
-            f"Profile of newsbot under {PROFILE_LOAD[0]} users (cProfile, cumulative share of "
-            f"the process's CPU time, bot and server together): {top}.",
+            f"Profile (cProfile, newsbot, {PROFILE_LOAD[0]} users, share of the process's CPU "
+            f"time, server included): {send} {shares[send]:.0%}, of which {sniffio} "
+            f"{shares[sniffio]:.0%}; {server} {shares[server]:.0%}.",
+            f"newsbot's own work is small: {retrieval} {shares[retrieval]:.0%}, "
+            f"{questions} {shares[questions]:.0%}; SQLite answered “database is locked” "
+            f"{results.lock_retries} time(s) in the measured runs (retried by the storage "
+            "layer).",
             "",
-            f"newsbot answers at {min(capacity):.2f}–{max(capacity):.2f}× the echo bot's rate "
-            f"(target ≥ 0.8), about {median_per_question * 1000:.0f} ms of wall time per "
-            "question; paced as configured, both bots are held to the same per-chat and "
-            "overall rate, so the answer costs nothing a user would notice.",
+            f"newsbot {verdict} the 0.8 target: it answers at "
+            f"{min(capacity):.2f}–{max(capacity):.2f}× the echo bot's rate, the difference "
+            "being mostly the cost of sending and parsing a larger HTML reply with buttons, "
+            "not retrieval; paced as configured, both bots are held to the same rates and "
+            "the answer costs nothing a user would notice.",
         ]
     )

@@ -170,9 +170,10 @@ def run() -> str:
         f"Synthetic corpus (`benchmarks/corpus.py`, seeded), {QUERIES} seeded questions per size "
         "(title words, typos, dates, `latest on ...`, negatives), the same for both systems. "
         "Latency is one `search` (newsbot: date parsing, typo correction, word coverage, "
-        "embedding cosine over all items, fusion) or one BM25 `tokenize` + `retrieve` (k=5), "
-        "single-threaded. RSS growth is the resident-set growth of a fresh process across the "
-        "build, allocator slack from the build's temporary peak included; retained is what "
+        "embedding cosine over all items unless the words already settle the top results, "
+        "fusion) or one BM25 `tokenize` + `retrieve` (k=5, one thread). RSS growth is the "
+        "resident-set growth of a fresh process across the build, allocator slack from the "
+        "build's temporary peak included; retained is what "
         f"tracemalloc still counts after a second build (sizes up to {TRACED_UP_TO:,}). "
         f"newsbot's add is the median time of `Retriever.add` for {ADDS} items after the build.",
         "",

@@ -96,6 +96,9 @@ class Courier:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        # One claim at a time: a row claimed in the database is in ``_in_flight`` before
+        # anyone can look at ``_in_flight`` and conclude that nothing is being sent.
+        self._claiming = asyncio.Lock()
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next poll."""
@@ -145,15 +148,16 @@ class Courier:
                     waiter.cancel()
 
     async def _claim(self) -> int:
-        free = self.concurrency - len(self._in_flight)
-        if free <= 0:
-            return 0
-        rows = await self.outbox.claim_due(self.clock(), free)
-        for row in rows:
-            task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-        return len(rows)
+        async with self._claiming:
+            free = self.concurrency - len(self._in_flight)
+            if free <= 0:
+                return 0
+            rows = await self.outbox.claim_due(self.clock(), free)
+            for row in rows:
+                task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            return len(rows)
 
     async def deliver_all(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109
         """Deliver until nothing due is left (for one-shot runs and tests)."""

@@ -101,6 +101,13 @@ def test_a_reader_who_misspells_child_labour_still_finds_it(retriever: Retriever
     assert result.hits[0].item.title.startswith("Global progress to end child labour")
 
 
+def test_a_misspelt_little_word_does_not_count_against_the_question(retriever: Retriever) -> None:
+    assert retriever.search("teh seafarers adn wages").kind == "answer"
+    assert retriever.search("seafarers wages").hits[0].score == pytest.approx(
+        retriever.search("teh seafarers adn wages").hits[0].score
+    )
+
+
 def test_american_spelling_finds_british_text(retriever: Retriever) -> None:
     assert "child labour" in retriever.search("child labor").hits[0].item.title
     assert retriever.search("harbor pilots").hits[0].item.title == "Harbour pilots honoured"

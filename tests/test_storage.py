@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from conftest_storage import PostgresServer
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage import (
@@ -51,10 +51,10 @@ def at(minutes: float) -> dt.datetime:
 
 
 def message(key: str, chat_id: int = 1, **fields: object) -> NewOutboxMessage:
-    values: dict[str, object] = {"kind": "digest", "dedupe_key": key, "chat_id": chat_id}
-    values.update(text=f"text of {key}", not_before=T0)
-    values.update(fields)
-    return NewOutboxMessage.model_validate(values)
+    defaults = {"kind": "digest", "text": f"text of {key}", "not_before": T0}
+    return NewOutboxMessage.model_validate(
+        {**defaults, "dedupe_key": key, "chat_id": chat_id, **fields}
+    )
 
 
 async def subscriber(storage: Storage, chat_id: int, next_digest_at: dt.datetime = T0) -> None:
@@ -214,7 +214,7 @@ async def test_times_come_back_as_the_same_instant_in_utc(storage: Storage) -> N
 
 async def test_a_naive_datetime_is_refused(storage: Storage) -> None:
     await storage.chats.upsert_seen(1, 1, "private", None)
-    with pytest.raises(Exception, match="naive datetime"):
+    with pytest.raises(StatementError, match="naive datetime"):
         await storage.subscriptions.subscribe(
             1, dt.time(8, 0), "UTC", dt.datetime(2026, 3, 2, 7, 0)
         )

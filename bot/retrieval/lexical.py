@@ -24,7 +24,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.retrieval.aliases import Alias, find_aliases
-from bot.retrieval.text import QUERY_FILLER, content_words, is_content_word, term, words
+from bot.retrieval.text import (
+    QUERY_FILLER,
+    content_words,
+    is_content_word,
+    is_stop_typo,
+    term,
+    words,
+)
 
 Vector = npt.NDArray[np.float32]
 
@@ -225,7 +232,12 @@ class LexicalIndex:
     def query_terms(self, text: str) -> list[QueryTerm]:
         """The weighted units of a (normalised) query; fillers only count beside a topic."""
         tokens = [t.surface for t in words(text) if not t.joined_from]
-        tokens = [s for s in tokens if is_content_word(s)]
+        # An unknown short word that is a stop word misspelt ("teh") is that stop word.
+        tokens = [
+            s
+            for s in tokens
+            if is_content_word(s) and (s in self._surfaces or not is_stop_typo(s))
+        ]
         if not any(s not in QUERY_FILLER for s in tokens):
             return []
         terms = [term(s) for s in tokens]

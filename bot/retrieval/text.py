@@ -51,6 +51,14 @@ STOP_WORDS = _word_set(
 )
 """English function words: they carry no topic on either side."""
 
+_STOP_ANAGRAMS = frozenset("".join(sorted(w)) for w in STOP_WORDS if 2 <= len(w) <= 4)
+
+
+def is_stop_typo(word: str) -> bool:
+    """Whether a short ``word`` is a stop word with letters swapped ("teh", "adn", "fo")."""
+    return 2 <= len(word) <= 4 and "".join(sorted(word)) in _STOP_ANAGRAMS
+
+
 QUERY_FILLER = _word_set(
     """
     anything something everything nothing news article articles story stories item items
@@ -245,13 +253,12 @@ def is_content_word(surface: str) -> bool:
 def content_words(text: str) -> list[str]:
     """The normalised content words of raw ``text``, compounds' joined forms included."""
     out: list[str] = []
-    for match in _WORD.finditer(normalize(text)):
-        chunk = match.group()
+    for chunk in _WORD.findall(normalize(text)):
         if chunk.isalpha():  # fast path for the plain words that make up most of a text
             if chunk not in STOP_WORDS and len(chunk) > 1:
                 out.append(chunk)
-            continue
-        out.extend(t.surface for t in words(chunk) if is_content_word(t.surface))
+        else:
+            out.extend(t.surface for t in words(chunk) if is_content_word(t.surface))
     return out
 
 
