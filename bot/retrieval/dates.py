@@ -34,6 +34,16 @@ _RECENCY = re.compile(
 )
 
 
+# A question made only of words that ask for news ("news", "any news?", "headlines
+# please", "what's going on today") asks for the latest news.
+_NEWS_WORD = re.compile(r"\b(?:news|headlines?|updates?|stories|happening|going\s+on)\b")
+_NEWS_ONLY = re.compile(
+    r"(?:\W*\b(?:any|the|some|me|us|show|give|tell|send|please|pls|today|todays|top|news"
+    r"|headlines?|updates?|stories|happening|what|whats|is|are|there|going|on|new|hi|hello"
+    r"|hey|get|i|want|would|like|could|can|you)\b)+\W*"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DateQuery:
     """What a question says about time, and the rest of it.
@@ -255,6 +265,8 @@ def parse_date_query(
     """
     recency = False
     topic = text
+    if _NEWS_WORD.search(topic) and _NEWS_ONLY.fullmatch(topic.replace("'", "")):
+        return DateQuery(None, None, True, "")
     if _RECENCY.search(topic):
         recency = True
         topic = _RECENCY.sub(" ", topic)

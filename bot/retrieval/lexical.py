@@ -12,6 +12,7 @@ Memory: two 4-byte numbers per (item, distinct term) posting, plus the vocabular
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from collections import Counter
@@ -46,6 +47,8 @@ FILLER_WEIGHT = 0.15
 NUMBER_WEIGHT = 0.5
 """Numbers are often incidental ("iphone 15"): half weight when the index does not know them."""
 FUZZY_PENALTY = 0.15
+MIN_PREFIX = 4
+"""A clipped word of at least this many letters may stand for the index words it begins."""
 """Quality lost per edit when a query word is corrected to an index word."""
 FUZZY_CACHE_SIZE = 4096
 CHUNK = 2048
@@ -114,6 +117,7 @@ class LexicalIndex:
         self._postings: dict[str, _Postings] = {}
         self._surfaces: dict[str, str] = {}
         self._by_length: dict[int, list[str]] = {}
+        self._sorted_surfaces: list[str] | None = None  # for prefix look-ups; None = stale
         self._aliases: dict[str, Alias] = {}
         self._phrases: dict[str, list[Alias]] = {}  # first term of a phrase -> its aliases
         self._lengths: list[int] = []
@@ -211,6 +215,7 @@ class LexicalIndex:
             self._surfaces[surface] = term(surface)
             self._by_length.setdefault(len(surface), []).append(surface)
         if new_surfaces:
+            self._sorted_surfaces = None
             self._fuzzy_cache.clear()
         self._lengths.append(length)
         self._total_length += length
@@ -303,11 +308,28 @@ class LexicalIndex:
         if found:
             closest = found[0][1]
             found = [pair for pair in found if pair[1] == closest][:5]
+        elif len(surface) >= MIN_PREFIX and surface.isalpha():
+            # A clipped word ("tech", "govt", "info"): index words it begins, shortest first,
+            # each counted as one edit away.
+            found = [(match, 1) for match in self._words_starting(surface)]
         result = tuple(found)
         if len(self._fuzzy_cache) >= FUZZY_CACHE_SIZE:
             self._fuzzy_cache.clear()
         self._fuzzy_cache[surface] = result
         return result
+
+    def _words_starting(self, prefix: str, limit: int = 3) -> list[str]:
+        if self._sorted_surfaces is None:
+            self._sorted_surfaces = sorted(self._surfaces)
+        words = self._sorted_surfaces
+        start = bisect.bisect_left(words, prefix)
+        matches: list[str] = []
+        for word in words[start : start + 200]:
+            if not word.startswith(prefix):
+                break
+            if len(word) > len(prefix) + 1:  # a plural or a typo is not a clipping
+                matches.append(word)
+        return sorted(matches, key=len)[:limit]
 
     def coverage(self, units: Sequence[QueryTerm], size: int) -> Coverage:
         """For each of the first ``size`` items, the share of the query's weight it holds."""
