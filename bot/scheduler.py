@@ -32,6 +32,15 @@ TICK_SECONDS = 20.0
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def digest_request(subscription: Subscription, *, send_empty: bool | None = None) -> DigestRequest:
+    """What the pure digest builder needs to know of a subscription."""
+    return DigestRequest(
+        timezone=subscription.timezone,
+        last_digest_at=subscription.last_digest_at,
+        send_empty=subscription.send_empty if send_empty is None else send_empty,
+    )
+
+
 def digest_messages(
     subscription: Subscription,
     items: Sequence[NewsItem],
@@ -39,12 +48,7 @@ def digest_messages(
     now: dt.datetime,
 ) -> list[NewOutboxMessage]:
     """The outbox rows of one subscriber's digest due now (none if nothing to send)."""
-    request = DigestRequest(
-        timezone=subscription.timezone,
-        last_digest_at=subscription.last_digest_at,
-        send_empty=subscription.send_empty,
-    )
-    texts = build_digest(request, items, first_seen, now)
+    texts = build_digest(digest_request(subscription), items, first_seen, now)
     key = f"digest:{subscription.chat_id}:{subscription.next_digest_at.isoformat()}"
     return [
         NewOutboxMessage(
@@ -79,8 +83,7 @@ class DigestScheduler:
     async def tick(self) -> int:
         """Queue every digest due now; returns how many subscribers were served."""
         now = self.clock()
-        known = await self.storage.known_items.known_since(EPOCH)
-        first_seen = {k.item_id: k.first_seen_at for k in known}
+        first_seen = await self._first_seen()
         items = self.items()
         served = 0
         while True:
@@ -107,11 +110,9 @@ class DigestScheduler:
 
     async def digest_now(self, subscription: Subscription) -> list[str]:
         """An on-demand digest (/digest): everything new since the last one, not recorded."""
+        request = digest_request(subscription, send_empty=True)
+        return build_digest(request, self.items(), await self._first_seen(), self.clock())
+
+    async def _first_seen(self) -> dict[str, dt.datetime]:
         known = await self.storage.known_items.known_since(EPOCH)
-        first_seen = {k.item_id: k.first_seen_at for k in known}
-        request = DigestRequest(
-            timezone=subscription.timezone,
-            last_digest_at=subscription.last_digest_at,
-            send_empty=True,
-        )
-        return build_digest(request, self.items(), first_seen, self.clock())
+        return {k.item_id: k.first_seen_at for k in known}

@@ -14,6 +14,7 @@ import pytest
 from harness import ALICE, BOB, BotUnderTest, FakeClock, make_settings, services, start_bot, tick
 
 from bot.app import refresh_knowledge
+from bot.config import Settings
 from bot.knowledge.models import NewsItem
 from bot.knowledge.store import load_knowledge, write_knowledge
 from bot.localapi import LocalBotApiServer
@@ -44,6 +45,18 @@ def digests(server: LocalBotApiServer, chat_id: int) -> list[str]:
 
 def add_items(path: Path, *items: NewsItem) -> None:
     write_knowledge(path, [*load_knowledge(path), *items])
+
+
+async def first_digest_then_stop(
+    telegram: LocalBotApiServer, tmp_path: Path, database_url: str, clock: FakeClock
+) -> Settings:
+    """Alice subscribes for 08:00 UTC, gets her first digest on 2 March; the bot stops."""
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with start_bot(telegram, settings, clock) as first:
+        await first.say("/subscribe 08:00 UTC")
+        clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+        await tick(first)
+    return settings
 
 
 def news(slug: str, title: str, day: int = 20) -> NewsItem:
@@ -117,11 +130,7 @@ async def test_when_tells_the_next_digest_in_local_time_and_as_a_countdown(
 async def test_restarting_between_two_digests_sends_exactly_one_each(
     telegram: LocalBotApiServer, tmp_path: Path, database_url: str, clock: FakeClock
 ) -> None:
-    settings = make_settings(tmp_path, database_url=database_url)
-    async with start_bot(telegram, settings, clock) as first:
-        await first.say("/subscribe 08:00 UTC")
-        clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
-        await tick(first)
+    settings = await first_digest_then_stop(telegram, tmp_path, database_url, clock)
     assert len(digests(telegram, ALICE)) == 1
     add_items(settings.knowledge_file, news("harbour-strike", "Harbour workers strike"))
     clock.set(dt.datetime(2026, 3, 3, 8, 0, 5, tzinfo=UTC))
@@ -139,11 +148,7 @@ async def test_restarting_between_two_digests_sends_exactly_one_each(
 async def test_a_bot_down_across_due_times_sends_one_folded_digest_on_start(
     telegram: LocalBotApiServer, tmp_path: Path, database_url: str, clock: FakeClock
 ) -> None:
-    settings = make_settings(tmp_path, database_url=database_url)
-    async with start_bot(telegram, settings, clock) as first:
-        await first.say("/subscribe 08:00 UTC")
-        clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
-        await tick(first)
+    settings = await first_digest_then_stop(telegram, tmp_path, database_url, clock)
     # Down for three days while two items arrive.
     add_items(
         settings.knowledge_file,

@@ -92,17 +92,27 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         await message.reply_text(NOT_SUBSCRIBED)
 
 
-async def when(update: Update, context: BotContext) -> None:
-    """/when: when the next digest comes, in the user's time and as a countdown."""
+async def _subscription(
+    update: Update, context: BotContext
+) -> tuple[Message, Subscription] | None:
+    """The chat's subscription; a chat without one is told how to subscribe."""
     message = update.effective_message
     chat = update.effective_chat
     if message is None or chat is None:
-        return
+        return None
     sub = await context.storage.subscriptions.get(chat.id)
     if sub is None:
         await message.reply_text(NOT_SUBSCRIBED)
-        return
-    await message.reply_text(_describe(sub, context.now()))
+        return None
+    return message, sub
+
+
+async def when(update: Update, context: BotContext) -> None:
+    """/when: when the next digest comes, in the user's time and as a countdown."""
+    found = await _subscription(update, context)
+    if found is not None:
+        message, sub = found
+        await message.reply_text(_describe(sub, context.now()))
 
 
 async def digest(update: Update, context: BotContext) -> None:
@@ -156,16 +166,12 @@ def _settings_reply(sub: Subscription, follows: list[str], now: dt.datetime) -> 
 
 async def settings(update: Update, context: BotContext) -> None:
     """/settings: time, zone, keywords, with buttons to change them."""
-    message = update.effective_message
-    chat = update.effective_chat
-    if message is None or chat is None:
+    found = await _subscription(update, context)
+    if found is None:
         return
-    sub = await context.storage.subscriptions.get(chat.id)
-    if sub is None:
-        await message.reply_text(NOT_SUBSCRIBED)
-        return
-    follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat.id)]
-    await send_reply(context.bot, chat.id, _settings_reply(sub, follows, context.now()))
+    message, sub = found
+    follows = [f.phrase for f in await context.storage.follows.list_for_chat(sub.chat_id)]
+    await send_reply(context.bot, message.chat_id, _settings_reply(sub, follows, context.now()))
 
 
 async def settings_button(update: Update, context: BotContext) -> None:
