@@ -146,3 +146,16 @@ async def test_a_failure_is_logged_with_the_update_and_the_user_is_told(
     assert reply.text.startswith("Sorry, something went wrong")
     assert "Traceback" not in reply.text
     assert any("error while handling update" in r.getMessage() for r in caplog.records)
+
+
+async def test_when_unsure_the_bot_offers_did_you_mean_and_a_choice_shows_the_item(
+    bot: BotUnderTest,
+) -> None:
+    (reply,) = await bot.say("jobs for young people")
+    assert "Did you mean" in reply.text
+    labels = [label for label, _ in reply.buttons]
+    assert 1 <= len(labels) <= 3
+    shown = await bot.press(reply, labels[0][:20])
+    assert shown.message_id == reply.message_id
+    assert labels[0].rstrip("…") in shown.text
+    assert shown.buttons == []
