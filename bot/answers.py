@@ -94,7 +94,9 @@ def answer(result: SearchResult, latest: Sequence[NewsItem], page: int = 0) -> R
             header = f"{text}\nHere is the latest news instead:"
             return Reply(render_items(latest[:PAGE_SIZE], header=header))
         return Reply([text])
-    if result.kind == "latest":
+    if result.kind == "latest" and result.topic:
+        header = f"<b>Latest news on {_quote(result.topic)}</b>"
+    elif result.kind == "latest":
         header = "<b>Latest news</b>"
     elif result.kind == "date":
         header = f"News for {_quote(query)}:"

@@ -100,6 +100,8 @@ class SearchResult:
     kind: Kind
     hits: list[Hit] = field(default_factory=list)
     suggestions: list[Hit] = field(default_factory=list)
+    topic: str = ""
+    """For "latest" with a topic ("anything new on safety?"): the topic's words."""
 
     @property
     def top(self) -> list[Hit]:
@@ -399,8 +401,12 @@ class Retriever:
             return self._by_confidence(query, candidates, scores, limit, "latest")
         candidates, scores = candidates[relevant], scores[relevant]
         order = np.lexsort((-scores, -self._ordinals[candidates]))[:limit]
+        topic = " ".join(unit.text for unit in units if not unit.filler)
         return SearchResult(
-            query, "latest", hits=self._hits(candidates[order], scores[order], len(order))
+            query,
+            "latest",
+            hits=self._hits(candidates[order], scores[order], len(order)),
+            topic=topic,
         )
 
     def _by_date(self, indices: npt.NDArray[np.intp]) -> list[int]:
