@@ -31,5 +31,9 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# The kill tests again and again: a longer hunt for a duplicate or a loss.
+soak: $(STAMP)
+	for run in 1 2 3 4 5; do $(BIN)/pytest -q tests/test_crash_recovery.py || exit 1; done
+
 clean:
 	rm -rf $(VENV)

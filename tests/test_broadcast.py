@@ -183,3 +183,31 @@ async def test_stats_show_subscribers_the_last_broadcast_and_unanswered_question
     assert "Subscribers: 2 active" in stats.text
     assert "Broadcast #1" in stats.text
     assert "bitcoin price ×1" in stats.text
+
+
+async def test_an_admin_cancels_a_running_broadcast_and_the_rest_is_not_sent(
+    bot: BotUnderTest,
+) -> None:
+    subscribers = list(range(2001, 2201))  # about seven seconds at 28 messages a second
+    await add_subscribers(bot, subscribers)
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    for _ in range(100):
+        running = [m for m in bot.server.messages(ADMIN) if "Broadcast #" in m.text]
+        if running and running[-1].buttons:
+            break
+        await asyncio.sleep(0.05)
+    progress = running[-1]
+    stop = next(d for label, d in progress.buttons if label == "Cancel broadcast")
+    assert stop is not None
+    bot.server.user_presses(ADMIN, progress.message_id, stop)
+    for _ in range(200):
+        report = bot.server.messages(ADMIN)[-1].text
+        if "Broadcast cancelled" in report:
+            break
+        await asyncio.sleep(0.05)
+    assert "Broadcast cancelled" in report
+    await asyncio.sleep(0.5)
+    reached = sum(len(broadcasts_to(bot, c)) for c in subscribers)
+    assert 0 < reached < len(subscribers)
+    assert f"sent {reached}" in bot.server.messages(ADMIN)[-1].text
