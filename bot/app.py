@@ -105,7 +105,11 @@ async def _post_init(app: NewsbotApp) -> None:
     for broadcast in await broadcaster.resume():
         logger.info("resuming broadcast %d", broadcast.id)
         admin.watch(app.bot, services, broadcast.created_by, broadcast.id)
-    await app.bot.set_my_commands(COMMANDS)
+    try:
+        await app.bot.set_my_commands(COMMANDS)
+    except TelegramError as exc:
+        # The menu is a convenience; a server that refuses it must not stop the bot.
+        logger.warning("could not set the command menu: %s", exc)
     if app.job_queue is not None:
         # A digest that fell due while the bot was down goes out a second after start,
         # once. (first=0 would not run at all: APScheduler drops a start date in the past.)
