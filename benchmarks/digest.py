@@ -60,8 +60,10 @@ def first_seen(items: Sequence[NewsItem]) -> dict[str, dt.datetime]:
     }
 
 
-def subscriber_rows(chat_ids: Sequence[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Chats and subscriptions, all due now, each last served a day ago, zones mixed."""
+def subscriber_rows(
+    chat_ids: Sequence[int], due_at: dt.datetime = NOW
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Chats and subscriptions due at (or minutes before) ``due_at``, served a day earlier."""
     chat_rows, subscription_rows = [], []
     for n, chat_id in enumerate(chat_ids):
         chat_rows.append(
@@ -76,7 +78,7 @@ def subscriber_rows(chat_ids: Sequence[int]) -> tuple[list[dict[str, Any]], list
                 "last_seen_at": NOW - dt.timedelta(days=1),
             }
         )
-        due = NOW - dt.timedelta(seconds=n % 600)
+        due = due_at - dt.timedelta(seconds=n % 600)
         subscription_rows.append(
             {
                 "chat_id": chat_id,
@@ -92,9 +94,11 @@ def subscriber_rows(chat_ids: Sequence[int]) -> tuple[list[dict[str, Any]], list
     return chat_rows, subscription_rows
 
 
-async def seed_subscribers(storage: Storage, chat_ids: Sequence[int]) -> None:
+async def seed_subscribers(
+    storage: Storage, chat_ids: Sequence[int], due_at: dt.datetime = NOW
+) -> None:
     """Insert the subscribers in bulk (executemany in one transaction per chunk)."""
-    chat_rows, subscription_rows = subscriber_rows(chat_ids)
+    chat_rows, subscription_rows = subscriber_rows(chat_ids, due_at)
     for start in range(0, len(chat_ids), SEED_CHUNK):
         end = start + SEED_CHUNK
 

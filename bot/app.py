@@ -36,6 +36,7 @@ COMMANDS = [
     BotCommand("search", "search the news: /search child labour"),
     BotCommand("subscribe", "daily digest: /subscribe 08:00 Europe/Berlin"),
     BotCommand("when", "when your next digest comes"),
+    BotCommand("why", "why no digest came"),
     BotCommand("digest", "your digest now"),
     BotCommand("settings", "your digest settings"),
     BotCommand("follow", "alerts on a topic: /follow child labour"),

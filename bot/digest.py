@@ -76,3 +76,38 @@ def build_digest(
         more = len(fresh) - len(shown)
         blocks.append(f"…and {more} more new item{'s' if more != 1 else ''}: see /latest 20")
     return split_blocks(blocks)
+
+
+def explain_silence(
+    *,
+    subscribed: bool,
+    digest_time: str,
+    timezone: str,
+    last_digest_at: dt.datetime | None,
+    next_due_in: str,
+    new_since_last: int,
+    send_empty: bool,
+    queued: bool,
+) -> str:
+    """The answer to "why did I get nothing?", from the subscription's state."""
+    if not subscribed:
+        return (
+            "You are not subscribed, so no digest comes. "
+            "Send /subscribe 08:00 Europe/Berlin (your time and zone) to get one every day."
+        )
+    when = f"Your digest comes every day at {digest_time} ({timezone}); the next {next_due_in}."
+    if queued:
+        return f"Your digest is on its way: it is queued and being sent now. {when}"
+    if last_digest_at is None:
+        return f"You have not had a digest yet. {when}"
+    last = last_digest_at.astimezone(ZoneInfo(timezone))
+    since = f"since your last digest ({last:%d %b %H:%M})"
+    if new_since_last == 0:
+        if send_empty:
+            return f"Nothing new has arrived {since}. {when}"
+        return (
+            f"Nothing new has arrived {since}, and a digest with nothing new is not sent. "
+            f"Turn on “nothing new” messages in /settings to hear from me anyway. {when}"
+        )
+    items = f"{new_since_last} new item{'s' if new_since_last != 1 else ''}"
+    return f"{items} arrived {since}: they come in your next digest, or now with /digest. {when}"

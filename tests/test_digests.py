@@ -248,3 +248,24 @@ def test_the_countdown_reads_naturally() -> None:
     assert describe_wait(now, now + dt.timedelta(hours=5, minutes=12)) == "in 5 h 12 min"
     assert describe_wait(now, now + dt.timedelta(minutes=3)) == "in 3 min"
     assert describe_wait(now, now + dt.timedelta(seconds=20)) == "in less than a minute"
+
+
+async def test_why_did_i_get_nothing_gets_an_answer_about_the_digest(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    (unsubscribed,) = await news_bot.say("why did I get nothing?")
+    assert "not subscribed" in unsubscribed.text
+    await news_bot.say("/subscribe 08:00 UTC")
+    clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    clock.set(dt.datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    assert await tick(news_bot) == 1  # served, but nothing new: no message
+    (quiet,) = await news_bot.say("Why didn't I get my digest today?")
+    assert "Nothing new has arrived since your last digest (03 Mar 08:00)" in quiet.text
+    assert "/settings" in quiet.text
+    clock.advance(hours=1)
+    add_items(news_bot.settings.knowledge_file, news("harbour-strike", "Harbour workers strike"))
+    await refresh_knowledge(services(news_bot))
+    (waiting,) = await news_bot.say("/why")
+    assert "1 new item arrived" in waiting.text
+    assert "/digest" in waiting.text

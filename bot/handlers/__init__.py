@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram.ext import (
@@ -15,6 +16,11 @@ from telegram.ext import (
 
 from bot.handlers import admin, common, questions, subscriptions
 
+WHY_NOTHING = re.compile(
+    r"^\W*(?:why\b.*\b(?:nothing|digest|no\s+(?:news|messages?))"
+    r"|where(?:'s|\s+is)\s+my\s+(?:digest|news)|(?:i\s+)?(?:got|get|received)\s+no\s+digest)",
+    re.IGNORECASE,
+)
 _MEDIA = (
     filters.Sticker.ALL
     | filters.PHOTO
@@ -44,6 +50,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
     app.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     app.add_handler(CommandHandler("when", subscriptions.when))
+    app.add_handler(CommandHandler("why", subscriptions.why))
     app.add_handler(CommandHandler("digest", subscriptions.digest))
     app.add_handler(CommandHandler("settings", subscriptions.settings))
     app.add_handler(CommandHandler("follow", subscriptions.follow))
@@ -53,6 +60,13 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Buttons: settings buttons by their prefix, then the answers' buttons.
     app.add_handler(CallbackQueryHandler(subscriptions.settings_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(questions.button))
+    # "Why did I get nothing?" is about the digest, not a question about the news.
+    app.add_handler(
+        MessageHandler(
+            new_messages & private & filters.Regex(WHY_NOTHING) & ~filters.COMMAND,
+            subscriptions.why,
+        )
+    )
     # Plain text: every message in a private chat, mentions and replies in groups.
     app.add_handler(
         MessageHandler(

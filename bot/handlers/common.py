@@ -23,6 +23,7 @@ Commands:
 /search WORDS – search for words
 /subscribe [HH:MM] [Area/City] – a daily digest at your local time
 /when – when your next digest comes
+/why – why no digest came
 /digest – your digest now
 /settings – digest time, zone, topics
 /follow WORDS – a message as soon as news on a topic arrives

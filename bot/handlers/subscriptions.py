@@ -12,6 +12,7 @@ from telegram.constants import ChatMemberStatus
 from bot import callbacks
 from bot.answers import Button, Reply
 from bot.context import BotContext
+from bot.digest import explain_silence
 from bot.handlers.replies import edit_reply, send_reply
 from bot.schedule import describe_wait, next_due
 from bot.storage import Subscription
@@ -113,6 +114,42 @@ async def when(update: Update, context: BotContext) -> None:
     if found is not None:
         message, sub = found
         await message.reply_text(_describe(sub, context.now()))
+
+
+async def why(update: Update, context: BotContext) -> None:
+    """/why (or "why did I get nothing?"): what the digest is waiting for."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    storage = context.storage
+    sub = await storage.subscriptions.get(chat.id)
+    now = context.now()
+    if sub is None:
+        text = explain_silence(
+            subscribed=False,
+            digest_time="",
+            timezone="",
+            last_digest_at=None,
+            next_due_in="",
+            new_since_last=0,
+            send_empty=False,
+            queued=False,
+        )
+    else:
+        since = sub.last_digest_at or sub.created_at
+        fresh = await storage.known_items.known_since(since, now)
+        text = explain_silence(
+            subscribed=True,
+            digest_time=f"{sub.digest_time:%H:%M}",
+            timezone=sub.timezone,
+            last_digest_at=sub.last_digest_at,
+            next_due_in=describe_wait(now, sub.next_digest_at),
+            new_since_last=len(fresh),
+            send_empty=sub.send_empty,
+            queued=await storage.outbox.has_pending_for_chat(chat.id, "digest"),
+        )
+    await message.reply_text(text)
 
 
 async def digest(update: Update, context: BotContext) -> None:
