@@ -10,4 +10,7 @@ from __future__ import annotations
 SECTIONS: list[str] = [
     "benchmarks.retrieval_quality",
     "benchmarks.retrieval_cost",
+    "benchmarks.e2e",
+    "benchmarks.broadcast",
+    "benchmarks.digest",
 ]

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        # The usual spellings name the async drivers the bot runs on.
+        value = re.sub(r"^(?:postgres|postgresql)://", "postgresql+asyncpg://", value.strip())
+        value = re.sub(r"^sqlite://", "sqlite+aiosqlite://", value)
         if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
             raise ValueError(
                 "expected sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db"
