@@ -20,6 +20,7 @@ from bot.delivery import Courier
 from bot.handlers import admin, register_handlers
 from bot.knowledge.models import NewsItem
 from bot.newsroom import Newsroom, ReloadOutcome
+from bot.question_log import FLUSH_SECONDS, QuestionLog
 from bot.ratelimit import ChatRateLimiter, Limits
 from bot.render import MESSAGE_LIMIT
 from bot.scheduler import TICK_SECONDS, DigestScheduler
@@ -92,6 +93,7 @@ async def _post_init(app: NewsbotApp) -> None:
     logger.info("knowledge: %d items from %s", len(newsroom.items), newsroom.path)
     storage = services.storage = await Storage.open(settings.database_url, clock=services.clock)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
+    services.question_log = QuestionLog(storage.questions)
     courier = services.courier = Courier(
         storage.outbox, storage.chats, TelegramSender(app.bot), services.clock
     )
@@ -120,11 +122,17 @@ async def _post_init(app: NewsbotApp) -> None:
         app.job_queue.run_repeating(
             _reload_knowledge, interval=KNOWLEDGE_RELOAD_SECONDS, name="knowledge-reload"
         )
+        app.job_queue.run_repeating(_flush_questions, interval=FLUSH_SECONDS, name="question-log")
 
 
 async def _digest_tick(context: BotContext) -> None:
     """Queue the digests that are due."""
     await context.scheduler.tick()
+
+
+async def _flush_questions(context: BotContext) -> None:
+    """Write the buffered unanswered questions."""
+    await context.question_log.flush()
 
 
 async def _reload_knowledge(context: BotContext) -> None:
@@ -172,6 +180,9 @@ async def _post_shutdown(app: NewsbotApp) -> None:
     if services.courier is not None:
         await services.courier.stop()
         services.courier = None
+    if services.question_log is not None:
+        await services.question_log.flush()
+        services.question_log = None
     if services.storage is not None:
         await services.storage.close()
         services.storage = None

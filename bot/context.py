@@ -13,6 +13,7 @@ from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.delivery import Courier
 from bot.newsroom import Newsroom
+from bot.question_log import QuestionLog
 from bot.scheduler import TICK_SECONDS, DigestScheduler
 from bot.storage import Storage, utc_now
 from bot.throttle import QuestionThrottle
@@ -33,6 +34,7 @@ class Services:
         self.throttle = QuestionThrottle(per_minute=20)
         self.tick_seconds = TICK_SECONDS
         self.broadcaster: Broadcaster | None = None
+        self.question_log: QuestionLog | None = None
         # Background tasks (broadcast progress) kept referenced until done.
         self.background: set[asyncio.Task[None]] = set()
 
@@ -69,6 +71,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], S
     @property
     def broadcaster(self) -> Broadcaster:
         return _ready(self.bot_data.broadcaster, "the broadcaster")
+
+    @property
+    def question_log(self) -> QuestionLog:
+        return _ready(self.bot_data.question_log, "the question log")
 
     @property
     def user_state(self) -> dict[Any, Any]:

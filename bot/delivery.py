@@ -141,11 +141,13 @@ class Courier:
                             asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
                         )
                     )
-                _, pending = await asyncio.wait(
-                    waiters, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED
-                )
-                for waiter in pending:
-                    waiter.cancel()
+                try:
+                    await asyncio.wait(
+                        waiters, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    for waiter in waiters:
+                        waiter.cancel()
 
     async def _claim(self) -> int:
         async with self._claiming:

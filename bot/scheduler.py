@@ -24,7 +24,7 @@ from bot.delivery import Clock
 from bot.digest import DigestRequest, build_digest
 from bot.knowledge.models import NewsItem
 from bot.schedule import next_due
-from bot.storage import NewOutboxMessage, Storage, Subscription
+from bot.storage import DigestClaim, NewOutboxMessage, Storage, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +92,13 @@ class DigestScheduler:
                 break
             rows = [row for sub in due for row in digest_messages(sub, items, first_seen, now)]
             await self.storage.outbox.enqueue_many(rows)
-            for sub in due:
-                claimed = await self.storage.subscriptions.mark_digest_done(
-                    sub.chat_id,
-                    due_at=sub.next_digest_at,
-                    sent_at=now,
-                    next_digest_at=next_due(sub.digest_time, sub.timezone, now),
+            claims = [
+                DigestClaim(
+                    sub.chat_id, sub.next_digest_at, next_due(sub.digest_time, sub.timezone, now)
                 )
-                served += int(claimed)
+                for sub in due
+            ]
+            served += await self.storage.subscriptions.mark_digests_done(claims, now)
             if rows:
                 self.wake_courier()
             if len(due) < self.batch:

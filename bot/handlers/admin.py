@@ -293,6 +293,7 @@ async def stats(update: Update, context: BotContext) -> None:
         return
     storage = context.storage
     now = context.now()
+    await context.question_log.flush()
     chats = await storage.chats.counts()
     subscribers = await storage.subscriptions.count_active()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)

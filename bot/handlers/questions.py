@@ -11,6 +11,7 @@ from telegram.constants import ChatType, MessageEntityType
 from bot import answers, callbacks
 from bot.context import BotContext
 from bot.handlers.replies import edit_reply, send_reply
+from bot.storage import NewQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,7 @@ async def _answer_question(message: Message, context: BotContext, question: str)
     if not result.hits:
         # What people ask and the knowledge lacks: shown to admins in /stats.
         top = result.suggestions[0].score if result.suggestions else None
-        await context.storage.questions.record(
-            message.chat_id, question, answered=False, top_score=top, asked_at=context.now()
-        )
+        context.question_log.add(NewQuestion(message.chat_id, question, False, top, context.now()))
 
 
 def _reply_to(message: Message) -> int | None:

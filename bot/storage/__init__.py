@@ -27,10 +27,10 @@ from bot.storage.models import (
     UnansweredQuestion,
 )
 from bot.storage.outbox import OutboxRepository
-from bot.storage.questions import QuestionRepository, normalize_question
+from bot.storage.questions import NewQuestion, QuestionRepository, normalize_question
 from bot.storage.retry import RetryPolicy
 from bot.storage.storage import Storage
-from bot.storage.subscriptions import SubscriptionRepository
+from bot.storage.subscriptions import DigestClaim, SubscriptionRepository
 
 __all__ = [
     "AudienceRepository",
@@ -42,12 +42,14 @@ __all__ = [
     "ChatRepository",
     "Clock",
     "Database",
+    "DigestClaim",
     "Follow",
     "FollowRepository",
     "KnownItem",
     "KnownItemRepository",
     "MigrationError",
     "NewOutboxMessage",
+    "NewQuestion",
     "OutboxKind",
     "OutboxMessage",
     "OutboxRepository",

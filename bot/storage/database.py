@@ -8,6 +8,7 @@ with no code change. Repositories do their work through ``Database.run``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -95,6 +96,7 @@ class Database:
         self._retry = retry
         self.display_url = display_url
         self.dialect: str = engine.dialect.name
+        self._sqlite_turn = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -125,6 +127,14 @@ class Database:
         log.info("storage: %s at schema %s", db.display_url, migrate.head_revision())
         return db
 
+    def _one_writer(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """SQLite has one writer: transactions of this process take turns here, in order,
+        instead of waiting on the file lock across event-loop turns until busy_timeout runs
+        out under load. PostgreSQL runs them concurrently."""
+        if self.dialect == "sqlite":
+            return self._sqlite_turn
+        return contextlib.nullcontext()
+
     async def close(self) -> None:
         """Close every pooled connection. The database stays on disk or on the server."""
         await self._engine.dispose()
@@ -150,7 +160,7 @@ class Database:
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
             try:
-                async with self._engine.begin() as connection:
+                async with self._one_writer(), self._engine.begin() as connection:
                     return await work(connection)
             except Exception as exc:
                 reason = transient_reason(exc, self.dialect)

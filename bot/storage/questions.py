@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,6 +21,17 @@ def normalize_question(text: str) -> str:
     """Case-folded, whitespace collapsed, end punctuation dropped: "Who won?" → "who won"."""
     collapsed = re.sub(r"\s+", " ", text).strip().casefold()
     return collapsed.strip(" ?!.,;:¿¡…\"'«»")[:_MAX_NORMALIZED]
+
+
+@dataclass(frozen=True)
+class NewQuestion:
+    """A question to log."""
+
+    chat_id: int
+    text: str
+    answered: bool
+    top_score: float | None
+    asked_at: dt.datetime
 
 
 class QuestionRepository:
@@ -62,6 +75,28 @@ class QuestionRepository:
             return QuestionRecord.model_validate(dict(row))
 
         return await self._db.run("questions.record", work)
+
+    async def record_many(self, records: Sequence[NewQuestion]) -> int:
+        """Log many questions in one transaction; returns how many."""
+        rows = [
+            {
+                "chat_id": r.chat_id,
+                "text": r.text,
+                "normalized": normalize_question(r.text),
+                "answered": r.answered,
+                "top_score": r.top_score,
+                "asked_at": r.asked_at,
+            }
+            for r in records
+        ]
+        if not rows:
+            return 0
+
+        async def work(conn: AsyncConnection) -> int:
+            await conn.execute(questions.insert(), rows)
+            return len(rows)
+
+        return await self._db.run("questions.record_many", work)
 
     async def unanswered_since(self, since: dt.datetime, limit: int) -> list[UnansweredQuestion]:
         """Unanswered questions asked at or after ``since``, grouped by normalised text.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import RowMapping, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,6 +19,15 @@ from bot.storage.tables import chats, subscriptions
 
 def _subscription(row: RowMapping) -> Subscription:
     return Subscription.model_validate(dict(row))
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """The digest of ``chat_id`` that was due at ``due_at`` is done; next at ``next_digest_at``."""
+
+    chat_id: int
+    due_at: dt.datetime
+    next_digest_at: dt.datetime
 
 
 class SubscriptionRepository:
@@ -146,6 +157,34 @@ class SubscriptionRepository:
             return (await conn.execute(statement)).rowcount == 1
 
         return await self._db.run("subscriptions.mark_digest_done", work)
+
+    async def mark_digests_done(self, claims: Sequence[DigestClaim], sent_at: dt.datetime) -> int:
+        """``mark_digest_done`` for many subscriptions in one transaction (one statement
+        executed for each claim, sent to the database together).
+
+        Returns how many claims succeeded when the driver reports it (SQLite does);
+        otherwise assumes all did. Each claim is still a compare-and-set on its own row.
+        """
+        if not claims:
+            return 0
+        statement = (
+            update(subscriptions)
+            .where(
+                subscriptions.c.chat_id == bindparam("b_chat_id"),
+                subscriptions.c.next_digest_at == bindparam("b_due_at"),
+            )
+            .values(last_digest_at=sent_at, next_digest_at=bindparam("b_next"))
+        )
+        params = [
+            {"b_chat_id": c.chat_id, "b_due_at": c.due_at, "b_next": c.next_digest_at}
+            for c in claims
+        ]
+
+        async def work(conn: AsyncConnection) -> int:
+            result = await conn.execute(statement, params)
+            return result.rowcount if result.rowcount >= 0 else len(claims)
+
+        return await self._db.run("subscriptions.mark_digests_done", work)
 
     async def list_all(self) -> list[Subscription]:
         """Every subscription, active chat or not, by chat id."""
