@@ -190,3 +190,11 @@ async def test_a_published_item_is_on_disk_and_searchable_at_once(tmp_path: Path
     await newsroom.publish(fresh)
     assert load_knowledge(path)[-1] == fresh
     assert newsroom.retriever.search("seafarers wages").hits[0].item == fresh
+
+
+def test_a_huge_knowledge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(51 * 2**20)  # sparse: as large as it looks, at no cost
+    with pytest.raises(KnowledgeError, match=r"51 MiB, more than the 50 MiB allowed"):
+        load_knowledge(path)
