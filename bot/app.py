@@ -48,6 +48,8 @@ COMMANDS = [
 # Shown only in admins' chats (BotCommandScopeChat) would be nicer; Telegram allows it,
 # but the list would then go stale when ADMIN_IDS changes. Admin commands are in /help.
 KNOWLEDGE_RELOAD_SECONDS = 5.0
+POOL_SIZE = 32
+POOL_TIMEOUT = 30.0
 
 
 def build_application(
@@ -69,6 +71,12 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .context_types(CONTEXT_TYPES)
         .rate_limiter(ChatRateLimiter(limits))
+        # httpcore scans every pooled connection for every request it places, so a pool
+        # sized for peaks Telegram never allows (PTB's default is 256) costs CPU on each
+        # send. 32 covers the courier's concurrency and the rate limits; a request that
+        # finds the pool busy waits its turn instead of failing after PTB's 1 s default.
+        .connection_pool_size(POOL_SIZE)
+        .pool_timeout(POOL_TIMEOUT)
         .defaults(Defaults(tzinfo=dt.UTC))
         .concurrent_updates(True)
         .post_init(_post_init)

@@ -86,7 +86,7 @@ def sort_entities(entities: list[Entity]) -> list[Entity]:
 
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units (characters outside the BMP count twice)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def is_first_code_unit(byte: int) -> bool:
