@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.knowledge.models import NewsItem
-from bot.render import render_item
+from bot.render import escape, render_item
 from bot.retrieval import Retriever
 from bot.storage import NewOutboxMessage, Storage
 
@@ -19,8 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def alert_text(item: NewsItem, phrase: str) -> str:
-    from bot.render import escape
-
+    """The alert: which followed topic it is about, then the item."""
     return f"🔔 New on “{escape(phrase)}”:\n\n{render_item(item)}"
 
 
