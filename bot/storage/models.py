@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from bot.schedule import check_timezone
 
 OutboxKind = Literal["digest", "alert", "broadcast"]
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "skipped", "cancelled"]
@@ -25,19 +26,6 @@ OUTBOX_STATUSES: tuple[OutboxStatus, ...] = (
     "cancelled",
 )
 OUTBOX_KINDS: tuple[OutboxKind, ...] = ("digest", "alert", "broadcast")
-
-
-def check_timezone(name: str) -> str:
-    """An IANA zone name such as ``Europe/Berlin``; raises ValueError otherwise."""
-    try:
-        if not name or name != name.strip() or name.startswith(("/", ".")) or ".." in name:
-            raise ValueError
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"expected an IANA time zone such as Europe/Berlin, got {name!r}"
-        ) from None
-    return name
 
 
 def _check_json(value: str | None) -> str | None:
