@@ -26,6 +26,7 @@ from telegram.ext import BaseRateLimiter
 logger = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
+MAX_TRACKED_CHATS = 10_000
 
 
 class Pace:
@@ -79,6 +80,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     def _chat_pace(self, chat_id: int | str) -> Pace:
         pace = self._chats.get(chat_id)
         if pace is None:
+            if len(self._chats) >= MAX_TRACKED_CHATS:
+                self._forget_idle_chats()
             if isinstance(chat_id, int) and chat_id > 0:
                 pace = Pace(self.limits.private_per_second, self.limits.private_burst)
             else:
@@ -86,6 +89,12 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                 pace = Pace(self.limits.group_per_minute / 60.0, burst=3)
             self._chats[chat_id] = pace
         return pace
+
+    def _forget_idle_chats(self) -> None:
+        """A chat whose next slot is already free needs no state: a fresh Pace is the same."""
+        now = asyncio.get_running_loop().time()
+        for chat_id in [c for c, pace in self._chats.items() if pace.tat <= now]:
+            del self._chats[chat_id]
 
     def pause_chat(self, chat_id: int | str, seconds: float) -> None:
         """Hold requests to ``chat_id`` for ``seconds`` (a 429 about that chat)."""
