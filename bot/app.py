@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.alerts import queue_alerts
 from bot.broadcast import Broadcaster
@@ -77,7 +77,6 @@ def build_application(
         # finds the pool busy waits its turn instead of failing after PTB's 1 s default.
         .connection_pool_size(POOL_SIZE)
         .pool_timeout(POOL_TIMEOUT)
-        .defaults(Defaults(tzinfo=dt.UTC))
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
