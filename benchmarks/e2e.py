@@ -306,8 +306,29 @@ async def _echo(update: Update, _context: object) -> None:
         await message.reply_text(message.text)
 
 
+@functools.cache
+def _newsbot_reply() -> Any:
+    """One of newsbot's typical replies (three items, HTML, a "More results" button)."""
+    from bot import answers
+    from bot.newsroom import Newsroom
+
+    retriever = Newsroom.open(KNOWLEDGE).retriever
+    return answers.answer(retriever.search("news from 28 May 2021", limit=30), [])
+
+
+async def _echo_newsbot_reply(update: Update, context: Any) -> None:
+    """Answer every message with the same newsbot-shaped reply, searching nothing."""
+    from bot.handlers.replies import send_reply
+
+    message = update.effective_message
+    if message is not None and message.text:
+        await send_reply(context.bot, message.chat_id, _newsbot_reply())
+
+
 @asynccontextmanager
-async def echo_bot(base_url: str, *, paced: bool) -> AsyncIterator[None]:
+async def echo_bot(
+    base_url: str, *, paced: bool, handler: Callable[..., Any] | None = None
+) -> AsyncIterator[None]:
     """The peer: python-telegram-bot's minimal echo bot, concurrent updates like newsbot."""
     builder = ApplicationBuilder().token(TEST_TOKEN).base_url(base_url)
     builder = builder.concurrent_updates(True)
@@ -316,7 +337,7 @@ async def echo_bot(base_url: str, *, paced: bool) -> AsyncIterator[None]:
         if paced
         else builder.build()
     )
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handler or _echo))
     async with app:
         await app.start()
         assert app.updater is not None
@@ -374,10 +395,11 @@ async def measure_all() -> Results:
     results = Results({})
     bots: tuple[tuple[str, Bot], ...] = (("newsbot", newsbot), ("echo", echo_bot))
     diagnostic: tuple[str, Bot] = ("unlogged", functools.partial(newsbot, question_log=False))
+    shaped: tuple[str, Bot] = ("shaped", functools.partial(echo_bot, handler=_echo_newsbot_reply))
     with _counting_lock_retries() as retries:
         async with world() as telegram:
             for _ in range(ROUNDS):
-                for name, bot in (*bots, diagnostic):
+                for name, bot in (*bots, diagnostic, shaped):
                     async with bot(telegram.base_url, paced=False):
                         await telegram.load(2, 2)  # warm up: connections, caches
                         for users, each in LOADS:
@@ -487,6 +509,7 @@ def run() -> str:
     logged = [best[f"newsbot/{u}"] for u in (one, many)]
     unlogged = [best[f"unlogged/{u}"] for u in (one, many)]
     echoes = [best[f"echo/{u}"] for u in (one, many)]
+    shaped = [best[f"shaped/{u}"] for u in (one, many)]
     cpu_ratio = [
         ours.cpu_ms_per_question / peer.cpu_ms_per_question
         for ours, peer in zip(logged, echoes, strict=True)
@@ -533,6 +556,14 @@ def run() -> str:
             f"{PROFILE_LOAD[0]} users; the server is not in it): {send} {shares[send]:.0%}, "
             f"the echo bot's path too, of which {sniffio} {shares[sniffio]:.0%}; "
             f"{retrieval} {shares[retrieval]:.0%}; {building} {shares[building]:.0%}.",
+            "The same echo bot answering every message with one of newsbot's replies (three "
+            "items in HTML with a button, searching nothing) answers "
+            f"{shaped[0].rate:.0f} and {shaped[1].rate:.0f} q/s at "
+            f"{shaped[0].cpu_ms_per_question:.2f} and {shaped[1].cpu_ms_per_question:.2f} "
+            "CPU ms/q: newsbot runs at "
+            f"{logged[0].rate / shaped[0].rate:.2f}× and {logged[1].rate / shaped[1].rate:.2f}× "
+            "of that, so searching and rendering cost newsbot that much; the rest of the gap to "
+            "the plain echo is the size of a real answer.",
             "The log of unanswered questions is buffered and written in batches: with it "
             f"stubbed out ({misses} of the {asked} questions find nothing) newsbot answers "
             f"{unlogged[0].rate:.0f} and {unlogged[1].rate:.0f} q/s instead of "
