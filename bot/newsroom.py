@@ -8,6 +8,7 @@ admin's new item and an edit on disk never overwrite each other.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ class Snapshot:
     retriever: Retriever
     by_key: dict[str, NewsItem]
     mtime_ns: int
+    by_id: dict[str, NewsItem]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class Newsroom:
     @staticmethod
     def _build(items: Sequence[NewsItem], mtime_ns: int) -> Snapshot:
         by_key = {callbacks.item_key(item.id): item for item in items}
-        return Snapshot(tuple(items), Retriever(list(items)), by_key, mtime_ns)
+        by_id = {item.id: item for item in items}
+        return Snapshot(tuple(items), Retriever(list(items)), by_key, mtime_ns, by_id)
 
     @property
     def items(self) -> tuple[NewsItem, ...]:
@@ -85,7 +88,7 @@ class Newsroom:
         return self._snapshot.by_key.get(key)
 
     def get(self, item_id: str) -> NewsItem | None:
-        return next((item for item in self._snapshot.items if item.id == item_id), None)
+        return self._snapshot.by_id.get(item_id)
 
     async def reload_if_changed(self) -> ReloadOutcome:
         """Take a valid edit of the file; an invalid one keeps the last good knowledge."""
@@ -97,12 +100,7 @@ class Newsroom:
                 items = await asyncio.to_thread(load_knowledge, self.path)
             except KnowledgeError as exc:
                 # Remember this mtime so the same bad edit is reported once, not every tick.
-                self._snapshot = Snapshot(
-                    self._snapshot.items,
-                    self._snapshot.retriever,
-                    self._snapshot.by_key,
-                    mtime,
-                )
+                self._snapshot = dataclasses.replace(self._snapshot, mtime_ns=mtime)
                 logger.warning("knowledge edit rejected, keeping last good: %s", exc)
                 return ReloadOutcome(changed=False, problems=tuple(exc.problems))
             known = {item.id for item in self._snapshot.items}
@@ -126,7 +124,10 @@ class Newsroom:
             # would take seconds at 100k items. Searches see the item from now on.
             snapshot = self._snapshot
             snapshot.retriever.add(item)
-            by_key = {**snapshot.by_key, callbacks.item_key(item.id): item}
             self._snapshot = Snapshot(
-                tuple(items), snapshot.retriever, by_key, _mtime_ns(self.path)
+                tuple(items),
+                snapshot.retriever,
+                {**snapshot.by_key, callbacks.item_key(item.id): item},
+                _mtime_ns(self.path),
+                {**snapshot.by_id, item.id: item},
             )

@@ -277,9 +277,7 @@ async def _watch(bot: Bot, broadcaster: Broadcaster, chat_id: int, broadcast_id:
             if progress.done:
                 return
             await asyncio.sleep(PROGRESS_SECONDS)
-    except asyncio.CancelledError:
-        raise
-    except Exception:
+    except Exception:  # the broadcast goes on; only its progress display failed
         logger.exception("progress of broadcast %d could not be shown", broadcast_id)
 
 
