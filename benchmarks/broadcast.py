@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,14 +23,13 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ExtBot
 
 from benchmarks.digest import seed_subscribers
+from benchmarks.workspace import bot_settings
 from bot.app import build_application, running
 from bot.broadcast import broadcast_text
 from bot.config import Settings
 from bot.knowledge.models import NewsItem
 from bot.localapi import TEST_TOKEN, FloodLimits, LocalBotApiServer
 
-ROOT = Path(__file__).resolve().parents[1]
-KNOWLEDGE = ROOT / "knowledge" / "news.yaml"
 SUBSCRIBERS = 2_000
 SEND_RATE = 28.0
 ADMIN = 9001
@@ -93,17 +91,8 @@ async def _all_reached(server: LocalBotApiServer, chat_ids: Sequence[int]) -> No
 
 
 def _settings(workdir: Path, base_url: str) -> Settings:
-    knowledge = workdir / "news.yaml"
-    shutil.copy(KNOWLEDGE, knowledge)
-    return Settings(
-        telegram_bot_token=None,
-        telegram_api_base_url=base_url,
-        knowledge_file=knowledge,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'newsbot.db'}",
-        admin_ids=frozenset({ADMIN}),
-        default_timezone="UTC",
-        send_rate_per_second=SEND_RATE,
-        _env_file=None,
+    return bot_settings(
+        workdir, base_url, admin_ids=frozenset({ADMIN}), send_rate_per_second=SEND_RATE
     )
 
 

@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import pstats
 import random
-import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -41,13 +40,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, MessageHandler, filters
 
+from benchmarks.workspace import KNOWLEDGE, bot_settings
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.localapi import TEST_TOKEN, FloodLimits, LocalBotApiServer
 from bot.ratelimit import ChatRateLimiter, Limits
 
-ROOT = Path(__file__).resolve().parents[1]
-KNOWLEDGE = ROOT / "knowledge" / "news.yaml"
 SEND_RATE = 28.0
 LOADS = ((1, 60), (50, 12))
 """(concurrent users, questions each): 60 and 600 questions per bot and round."""
@@ -265,18 +263,9 @@ async def world() -> AsyncIterator[World]:
 
 def newsbot_settings(workdir: Path, base_url: str) -> Settings:
     """The bot's settings for a benchmark run: its own SQLite file and knowledge copy."""
-    knowledge = workdir / "news.yaml"
-    shutil.copy(KNOWLEDGE, knowledge)
-    return Settings(
-        telegram_bot_token=None,
-        telegram_api_base_url=base_url,
-        knowledge_file=knowledge,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'newsbot.db'}",
-        default_timezone="UTC",
-        # The per-user question limit (default 20/min) would throttle the load itself.
-        questions_per_minute=1000,
-        send_rate_per_second=SEND_RATE,
-        _env_file=None,
+    # The per-user question limit (default 20/min) would throttle the load itself.
+    return bot_settings(
+        workdir, base_url, questions_per_minute=1000, send_rate_per_second=SEND_RATE
     )
 
 
