@@ -198,3 +198,52 @@ def test_a_huge_knowledge_file_is_refused_before_it_is_read(tmp_path: Path) -> N
         handle.truncate(51 * 2**20)  # sparse: as large as it looks, at no cost
     with pytest.raises(KnowledgeError, match=r"51 MiB, more than the 50 MiB allowed"):
         load_knowledge(path)
+
+
+RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Harbour news</title>
+<item><title>Dock workers win a pay rise</title>
+<link>https://example.org/dock</link>
+<description>&lt;p&gt;Dock workers in &lt;b&gt;three&lt;/b&gt; ports
+agreed a deal.&lt;/p&gt;</description>
+<pubDate>Fri, 11 Jun 2021 09:30:00 GMT</pubDate></item>
+<item><title>Ferry timetable changes</title>
+<description>Summer sailings start in July.</description>
+<pubDate>Thu, 10 Jun 2021 08:00:00 +0200</pubDate></item>
+</channel></rss>"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>City</title>
+<entry><title>New tram line opens</title><link href="https://example.org/tram"/>
+<updated>2021-06-12T10:00:00Z</updated><summary>The line runs every 8 minutes.</summary>
+</entry></feed>"""
+
+
+def test_an_rss_feed_imports_with_plain_summaries_dates_and_links(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(RSS, encoding="utf-8")
+    out = tmp_path / "k.yaml"
+    assert main(["import", str(feed), "-o", str(out)]) == 0
+    first, second = load_knowledge(out)
+    assert first.title == "Dock workers win a pay rise"
+    assert first.date == dt.date(2021, 6, 11)
+    assert first.summary == "Dock workers in three ports agreed a deal."
+    assert first.url == "https://example.org/dock"
+    assert second.url is None and second.date == dt.date(2021, 6, 10)
+
+
+def test_an_atom_feed_imports_too() -> None:
+    (only,) = import_text(ATOM, "city.atom")
+    assert (only.title, only.date, only.url) == (
+        "New tram line opens",
+        dt.date(2021, 6, 12),
+        "https://example.org/tram",
+    )
+
+
+def test_a_feed_entry_without_a_date_is_refused_naming_the_entry() -> None:
+    feed = RSS.replace("<pubDate>Thu, 10 Jun 2021 08:00:00 +0200</pubDate>", "")
+    with pytest.raises(
+        ImportFormatError, match=r"entry 2 \('Ferry timetable changes'\) has no date"
+    ):
+        import_text(feed, "feed.xml")

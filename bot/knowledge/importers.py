@@ -1,16 +1,19 @@
 """Turn news listings in other formats into knowledge items.
 
-Each format is an ``Importer``: a name, a sniffing test and a parser. New
-formats (RSS/Atom, JSON feeds) register in ``IMPORTERS`` and ``newsbot import``
-picks the first that recognises the source.
+Each format is an ``Importer``: a name, a sniffing test and a parser. Formats
+register in ``IMPORTERS`` (RSS/Atom feeds through feedparser, numbered listings
+like the seed's) and ``newsbot import`` picks the first that recognises the source.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import feedparser
 
 from bot.errors import ImportFormatError
 from bot.knowledge.models import NewsItem, slugify
@@ -141,7 +144,53 @@ class Importer:
     parse: Callable[[str, str], list[NewsItem]]
 
 
+_FEED = re.compile(r"<(?:rss|feed|rdf:RDF)\b", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _plain(markup: str) -> str:
+    """Feed summaries are HTML: the text a reader sees, on one line."""
+    return " ".join(html.unescape(_TAGS.sub(" ", markup)).split())
+
+
+def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
+    """Parse an RSS (0.9x, 1.0, 2.0) or Atom feed with feedparser, the well-kept parser."""
+    feed = feedparser.parse(text)
+    if feed.bozo and not feed.entries:
+        reason = getattr(feed.bozo_exception, "getMessage", lambda: str(feed.bozo_exception))()
+        line = getattr(feed.bozo_exception, "getLineNumber", lambda: 1)()
+        raise ImportFormatError(source, int(line or 1), f"not a readable feed: {reason}")
+    items: list[NewsItem] = []
+    for number, entry in enumerate(feed.entries, start=1):
+        title = _plain(entry.get("title", ""))
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        where = f"entry {number} ({title[:40]!r})" if title else f"entry {number}"
+        if not title:
+            raise ImportFormatError(source, 0, f"{where} has no title")
+        if stamp is None:
+            raise ImportFormatError(source, 0, f"{where} has no date (pubDate or updated)")
+        date = dt.date(stamp.tm_year, stamp.tm_mon, stamp.tm_mday)
+        summary = _plain(entry.get("summary", "")) or title
+        link = entry.get("link") or None
+        url = link if link and re.match(r"^https?://\S+$", link) else None
+        items.append(
+            NewsItem(
+                id=slugify(title, date),
+                title=title[:300],
+                date=date,
+                summary=summary[:3000],
+                url=url,
+            )
+        )
+    if not items:
+        raise ImportFormatError(source, 1, "the feed has no entries")
+    return _unique_ids(items)
+
+
 IMPORTERS: Sequence[Importer] = (
+    Importer(
+        name="rss-atom", sniff=lambda text: bool(_FEED.search(text[:2000])), parse=parse_feed
+    ),
     Importer(
         name="numbered-listing",
         sniff=lambda text: any(_HEADING.match(line) for line in text.splitlines()[:20]),
