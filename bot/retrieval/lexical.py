@@ -47,6 +47,10 @@ FILLER_WEIGHT = 0.15
 NUMBER_WEIGHT = 0.5
 """Numbers are often incidental ("iphone 15"): half weight when the index does not know them."""
 FUZZY_PENALTY = 0.15
+UNKNOWN_SHARE = 0.7
+"""A query word no item contains ("statistics" in "child labour statistics") weighs this share of
+the rarest word: enough that a question about something absent finds nothing, not so much that
+one extra word turns a clear answer into a "did you mean"."""
 MIN_PREFIX = 4
 """A clipped word of at least this many letters may stand for the index words it begins."""
 """Quality lost per edit when a query word is corrected to an index word."""
@@ -223,11 +227,12 @@ class LexicalIndex:
     # --- weights
 
     def idf(self, word: str) -> float:
-        """BM25's inverse document frequency; a word the index lacks weighs as the rarest."""
+        """BM25's inverse document frequency; a word the index lacks: see ``UNKNOWN_SHARE``."""
         postings = self._postings.get(word)
         df = len(postings.docs) if postings is not None else 1
         n = max(self.size, 1)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        weight = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return weight if postings is not None else UNKNOWN_SHARE * weight
 
     def knows(self, word: str) -> bool:
         return word in self._postings
