@@ -17,11 +17,12 @@ twice, never lost.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import logging
 from collections.abc import Callable, Sequence
 
 from bot.delivery import Clock
-from bot.digest import DigestRequest, build_digest
+from bot.digest import FIRST_DIGEST_ITEMS, DigestRequest, build_digest
 from bot.knowledge.models import NewsItem
 from bot.schedule import next_due
 from bot.storage import DigestClaim, NewOutboxMessage, Storage, Subscription
@@ -39,6 +40,30 @@ def digest_request(subscription: Subscription, *, send_empty: bool | None = None
         last_digest_at=subscription.last_digest_at,
         send_empty=subscription.send_empty if send_empty is None else send_empty,
     )
+
+
+def digest_candidates(
+    items: Sequence[NewsItem],
+    first_seen: dict[str, dt.datetime],
+    due: Sequence[Subscription],
+    now: dt.datetime,
+) -> list[NewsItem]:
+    """The items any digest of this batch can show, found once per batch, not per subscriber.
+
+    Those known since the batch's oldest last digest, plus the newest few for subscribers
+    who never had one. ``build_digest`` picks the same items from this short list as from
+    the whole knowledge, which at 100k items is what keeps a tick linear.
+    """
+    known = [i for i in items if i.id in first_seen and first_seen[i.id] <= now]
+    floors = [sub.last_digest_at for sub in due]
+    candidates: dict[str, NewsItem] = {}
+    if None in floors:
+        newest = heapq.nlargest(FIRST_DIGEST_ITEMS, known, key=lambda i: (i.date, i.id))
+        candidates.update((i.id, i) for i in newest)
+    floor = min((f for f in floors if f is not None), default=None)
+    if floor is not None:
+        candidates.update((i.id, i) for i in known if first_seen[i.id] > floor)
+    return list(candidates.values())
 
 
 def digest_messages(
@@ -83,13 +108,15 @@ class DigestScheduler:
     async def tick(self) -> int:
         """Queue every digest due now; returns how many subscribers were served."""
         now = self.clock()
-        first_seen = await self._first_seen()
-        items = self.items()
+        first_seen: dict[str, dt.datetime] | None = None
         served = 0
         while True:
             due = await self.storage.subscriptions.due(now, self.batch)
             if not due:
                 break
+            if first_seen is None:  # only when someone is due: most ticks find no one
+                first_seen = await self._first_seen()
+            items = digest_candidates(self.items(), first_seen, due, now)
             rows = [row for sub in due for row in digest_messages(sub, items, first_seen, now)]
             await self.storage.outbox.enqueue_many(rows)
             claims = [

@@ -269,3 +269,39 @@ async def test_why_did_i_get_nothing_gets_an_answer_about_the_digest(
     (waiting,) = await news_bot.say("/why")
     assert "1 new item arrived" in waiting.text
     assert "/digest" in waiting.text
+
+
+def test_a_batch_picks_from_a_short_list_the_same_digests_as_from_all_the_news() -> None:
+    from bot.digest import build_digest
+    from bot.scheduler import digest_candidates, digest_request
+    from bot.storage import Subscription
+
+    items = [news(f"item-{n}", f"Item {n}", day=1 + n % 28) for n in range(60)]
+    start = dt.datetime(2026, 3, 1, tzinfo=UTC)
+    first_seen = {item.id: start + dt.timedelta(hours=n) for n, item in enumerate(items)}
+    now = start + dt.timedelta(hours=50)
+
+    def sub(chat_id: int, last: dt.datetime | None) -> Subscription:
+        return Subscription(
+            chat_id=chat_id,
+            digest_time=dt.time(8),
+            timezone="UTC",
+            send_empty=False,
+            last_digest_at=last,
+            next_digest_at=now,
+            created_at=start,
+            updated_at=start,
+        )
+
+    due = [
+        sub(1, None),
+        sub(2, start + dt.timedelta(hours=45)),
+        sub(3, start + dt.timedelta(hours=30)),
+    ]
+    short = digest_candidates(items, first_seen, due, now)
+    assert len(short) < len(items)
+    for subscription in due:
+        request = digest_request(subscription)
+        whole = build_digest(request, items, first_seen, now)
+        assert build_digest(request, short, first_seen, now) == whole
+        assert whole
