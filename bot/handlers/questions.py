@@ -11,6 +11,8 @@ from telegram.constants import ChatType, MessageEntityType
 from bot import answers, callbacks
 from bot.context import BotContext
 from bot.handlers.replies import edit_reply, send_reply
+from bot.knowledge.models import NewsItem
+from bot.retrieval import SearchResult
 from bot.storage import NewQuestion
 
 logger = logging.getLogger(__name__)
@@ -33,12 +35,17 @@ async def _answer_question(message: Message, context: BotContext, question: str)
         )
         return
     result = context.newsroom.retriever.search(question, limit=SEARCH_LIMIT)
-    reply = answers.answer(result, context.newsroom.latest(answers.PAGE_SIZE))
+    reply = answers.answer(result, _fallback(result, context))
     await send_reply(context.bot, message.chat_id, reply, reply_to=_reply_to(message))
     if not result.hits:
         # What people ask and the knowledge lacks: shown to admins in /stats.
         top = result.suggestions[0].score if result.suggestions else None
         context.question_log.add(NewQuestion(message.chat_id, question, False, top, context.now()))
+
+
+def _fallback(result: SearchResult, context: BotContext) -> list[NewsItem]:
+    """The latest news, offered when nothing matched; not computed (a sort) otherwise."""
+    return [] if result.hits else context.newsroom.latest(answers.PAGE_SIZE)
 
 
 def _reply_to(message: Message) -> int | None:
@@ -116,7 +123,7 @@ async def button(update: Update, context: BotContext) -> None:
         return
     if isinstance(parsed, callbacks.MorePage):
         result = context.newsroom.retriever.search(parsed.query, limit=SEARCH_LIMIT)
-        reply = answers.answer(result, context.newsroom.latest(answers.PAGE_SIZE), parsed.page)
+        reply = answers.answer(result, _fallback(result, context), parsed.page)
         await query.answer()
         await edit_reply(message, reply)
         return
