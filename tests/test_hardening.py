@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 
@@ -102,3 +103,14 @@ async def test_the_token_never_appears_in_the_logs(
     secret = TEST_TOKEN.split(":")[1]
     assert secret not in text
     assert "error while handling update" in text
+
+
+async def test_what_start_up_built_stays_out_of_full_collections_until_the_bot_stops(
+    telegram: LocalBotApiServer, tmp_path: Path
+) -> None:
+    async with start_bot(telegram, make_settings(tmp_path)) as bot:
+        # The model, the index and PTB's objects: a full collection would walk them all.
+        assert gc.get_freeze_count() > 10_000
+        (reply,) = await bot.say("child labour")
+        assert CHILD_LABOUR in reply.text
+    assert gc.get_freeze_count() == 0

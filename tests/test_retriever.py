@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +22,7 @@ from bot.retrieval import (
 )
 from bot.retrieval import embeddings as embeddings_module
 from bot.retrieval.aliases import find_aliases
+from bot.retrieval.embeddings import Matrix
 from bot.retrieval.text import analyze, fold_spelling, normalize
 
 TODAY = dt.date(2021, 6, 12)
@@ -327,11 +328,58 @@ def test_a_broadcast_item_is_searchable_at_once(retriever: Retriever) -> None:
 
 def test_an_item_added_again_with_the_same_id_replaces_the_old_one(retriever: Retriever) -> None:
     old = ITEMS[-1]
+    assert [hit.item for hit in retriever.search("harbour pilots").hits] == [old]
     new = old.model_copy(update={"title": "Harbour pilots go on strike"})
     retriever.add(new)
     found = retriever.search("harbour pilots")
     assert [hit.item for hit in found.hits] == [new]
     assert len(retriever) == len(ITEMS)
+
+
+class CountingEmbedder:
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self, model: Embedder) -> None:
+        self.model = model
+        self.texts = 0
+
+    @property
+    def dim(self) -> int:
+        return self.model.dim
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        self.texts += len(texts)
+        return self.model.embed(texts)
+
+
+def test_a_question_asked_again_is_answered_from_memory_in_the_askers_words(
+    embedder: Embedder | None,
+) -> None:
+    assert embedder is not None
+    counting = CountingEmbedder(embedder)
+    retriever = Retriever(ITEMS, embedder=counting)
+    built = counting.texts
+    first = retriever.search("chlid labuor", today=TODAY)
+    searched = counting.texts
+    assert searched > built
+    again = retriever.search("  Chlid LABUOR ", today=TODAY)
+    assert counting.texts == searched  # nothing embedded: the answer was kept
+    assert ids(again.hits) == ids(first.hits) and again.hits
+    assert (first.query, again.query) == ("chlid labuor", "  Chlid LABUOR ")
+    # Another day is another question ("news from last week" moves with it).
+    retriever.search("chlid labuor", today=TODAY + dt.timedelta(days=1))
+    assert counting.texts > searched
+
+
+def test_without_a_cache_every_question_is_searched(embedder: Embedder | None) -> None:
+    assert embedder is not None
+    counting = CountingEmbedder(embedder)
+    retriever = Retriever(ITEMS, embedder=counting, cache_size=0)
+    built = counting.texts
+    retriever.search("chlid labuor", today=TODAY)
+    searched = counting.texts - built
+    retriever.search("chlid labuor", today=TODAY)
+    assert counting.texts - built == 2 * searched > 0
 
 
 def test_a_keyword_alert_matches_a_new_item_about_its_phrase(retriever: Retriever) -> None:

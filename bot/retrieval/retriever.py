@@ -19,8 +19,11 @@ Cost per item: about 1 KiB for its embedding (256 float32), ~0.5 KiB of postings
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -43,6 +46,9 @@ SEMANTIC_CANDIDATES = 100
 RERANK = 50
 GROWTH_ROWS = 256
 EMBED_CHUNK = 2048
+CACHE_SIZE = 1024
+"""Answers kept per retriever, by normalised question: people ask the same things ("latest
+news", the story of the day), and "More results" asks the same question again."""
 
 # Calibration of the two signals (see ``fuse``). WordLlama's cosine between a whole question and
 # an unrelated item sits around 0.08 +- 0.1 (up to ~0.35), a paraphrase reaches 0.4 - 0.7. The
@@ -127,6 +133,9 @@ def fuse(coverage: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32]) -> 
     return np.asarray(LEXICAL_SHARE * np.power(effective, LEXICAL_POWER), dtype=np.float32)
 
 
+_AnswerKey = tuple[str, int, dt.date, int]
+"""A cached answer's question (normalised), limit, today's date and number of rows."""
+
 MEANING_ONLY_MAX = float(fuse(np.zeros(1, np.float32), np.ones(1, np.float32))[0])
 """The best score an item can get without matching a single word of the question."""
 
@@ -143,7 +152,14 @@ class Retriever:
         items: Sequence[NewsItem],
         *,
         embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
+        # Keyed by the number of rows too, so an ``add`` makes every earlier answer a miss.
+        self._answers: OrderedDict[_AnswerKey, SearchResult] = OrderedDict()
+        self.cache_size = cache_size
+        """How many answers are kept; 0 searches every question afresh."""
+        self._answers_lock = threading.Lock()  # ``search`` may run in several threads
+        self._latest: tuple[int, list[int]] = (-1, [])
         self._embedder = default_embedder() if embedder is DEFAULT_EMBEDDER else embedder
         self._lexical = LexicalIndex()
         self._items: list[NewsItem] = []
@@ -210,15 +226,32 @@ class Retriever:
 
     def latest(self, count: int) -> list[NewsItem]:
         """The newest ``count`` items, newest first; items of one day keep their file order."""
-        order = self._by_date(np.flatnonzero(self._alive[: self._size]))
+        size, order = self._latest
+        if size != self._size:  # sorted once per change of the items, not once per question
+            size = self._size
+            order = self._by_date(np.flatnonzero(self._alive[:size]))
+            self._latest = (size, order)
         return [self._items[i] for i in order[: max(count, 0)]]
 
     def search(self, query: str, *, limit: int = 5, today: dt.date | None = None) -> SearchResult:
         """Rank the items for ``query``; any text is accepted and answered quickly."""
-        text = normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS]
-        limit = max(limit, 1)
-        size = self._size
-        when = parse_date_query(text, today=today or dt.date.today(), known_dates=self._days)
+        text = " ".join(normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS].split())
+        key = (text, max(limit, 1), today or dt.date.today(), self._size)
+        with self._answers_lock:
+            result = self._answers.get(key)
+            if result is not None:
+                self._answers.move_to_end(key)
+        if result is None:
+            result = self._search(*key)
+            with self._answers_lock:
+                self._answers[key] = result
+                while len(self._answers) > self.cache_size:
+                    self._answers.popitem(last=False)
+        return result if result.query == query else dataclasses.replace(result, query=query)
+
+    def _search(self, query: str, limit: int, today: dt.date, size: int) -> SearchResult:
+        """``search`` for the normalised ``query``, over the first ``size`` rows."""
+        when = parse_date_query(query, today=today, known_dates=self._days)
         units = self._lexical.query_terms(when.topic)
         if when.has_range:
             return self._dated(query, when, units, size, limit)
