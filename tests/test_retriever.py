@@ -438,3 +438,17 @@ def test_the_model_loads_offline_without_touching_the_root_logger(
     assert vectors.shape == (3, 64)
     assert float(vectors[1] @ vectors[1]) == 0.0  # no words, no direction, no NaN
     assert float(vectors[0] @ vectors[2]) > 0.1
+
+
+def test_a_question_gets_the_vector_its_words_would_get_among_the_items(
+    embedder: Embedder | None,
+) -> None:
+    # Few texts (a question's parts) take a short path; many (items) the model's batches.
+    assert embedder is not None
+    texts = [f"{item.title}. {item.summary}" for item in ITEMS] + ["", "sailors' pay 🙂"]
+    assert len(texts) > embeddings_module.FEW_TEXTS
+    batched = embedder.embed(texts)
+    alone = [embedder.embed([text])[0] for text in texts]
+    for row, vector in zip(batched, alone, strict=True):
+        assert abs(row - vector).max() < 1e-6
+    assert not alone[-2].any() and alone[-1].any()
