@@ -570,8 +570,8 @@ def run() -> str:
             f"{shaped[0].rate:.0f} and {shaped[-1].rate:.0f} q/s at "
             f"{shaped[0].cpu_ms_per_question:.2f} and {shaped[-1].cpu_ms_per_question:.2f} "
             "CPU ms/q: what is left of the gap to the plain echo is the size of a real answer, "
-            "which python-telegram-bot serialises and parses back (newsbot posts it as JSON; "
-            "PTB's own form encoding quotes every byte in Python, and the echo bots use it). "
+            "which python-telegram-bot serialises (a form, every byte percent-quoted in "
+            "Python) and parses back. "
             f"{locked}.",
             "",
             f"newsbot {verdict} the 0.8 target at {min(capacity):.2f}–{max(capacity):.2f}× the "
