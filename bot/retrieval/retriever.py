@@ -240,8 +240,7 @@ class Retriever:
 
     def search(self, query: str, *, limit: int = 5, today: dt.date | None = None) -> SearchResult:
         """Rank the items for ``query``; any text is accepted and answered quickly."""
-        text = " ".join(normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS].split())
-        key = (text, max(limit, 1), today or dt.date.today(), self._size)
+        key = (_question_text(query), max(limit, 1), today or dt.date.today(), self._size)
         with self._answers_lock:
             result = self._answers.get(key)
             if result is not None:
@@ -272,8 +271,7 @@ class Retriever:
         index = self._index_of.get(item_id)
         if index is None or not self._alive[index]:
             return 0.0
-        text = normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS]
-        units = self._lexical.query_terms(text)
+        units = self._lexical.query_terms(_question_text(query))
         if not units:
             return 0.0
         coverage = self._lexical.coverage(units, self._size)
@@ -451,6 +449,11 @@ class Retriever:
         """``indices`` newest first; one day's items in the order they were added."""
         order = np.lexsort((indices, -self._ordinals[indices]))
         return [int(i) for i in indices[order]]
+
+
+def _question_text(query: str) -> str:
+    """What is searched for ``query``: cut to ``MAX_QUERY_CHARS``, normalised, one space apart."""
+    return " ".join(normalize(query[:MAX_QUERY_CHARS])[:MAX_QUERY_CHARS].split())
 
 
 def _words_suffice(coverage: npt.NDArray[np.float32], exact_top: int | None) -> bool:
