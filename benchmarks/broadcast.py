@@ -25,8 +25,8 @@ from telegram.ext import AIORateLimiter, ExtBot
 from benchmarks.digest import seed_subscribers
 from benchmarks.workspace import bot_settings
 from bot.app import build_application, running
-from bot.broadcast import broadcast_text
 from bot.config import Settings
+from bot.delivery.broadcast import broadcast_text
 from bot.knowledge.models import NewsItem
 from bot.localapi import TEST_TOKEN, FloodLimits, LocalBotApiServer
 

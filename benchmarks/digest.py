@@ -4,8 +4,8 @@ A fresh SQLite file gets the subscribers (chats and subscriptions, all due now, 
 with SQLAlchemy Core on ``bot.storage.tables``) and the seed news as known items; then one
 ``DigestScheduler.tick()`` runs with a fixed clock: it reads the due subscribers in batches,
 builds each digest, queues it in the outbox and schedules the next one. Sending is excluded.
-The peer builds the same digests with the pure ``bot.digest.build_digest`` in a loop, without
-a database, so the ratio is the database's share of the work.
+The peer builds the same digests with the pure ``bot.digests.digest.build_digest`` in a
+loop, without a database, so the ratio is the database's share of the work.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.digest import DigestRequest, build_digest
+from bot.digests.digest import DigestRequest, build_digest
+from bot.digests.scheduler import DigestScheduler
 from bot.knowledge.models import NewsItem
 from bot.knowledge.store import load_knowledge
-from bot.scheduler import DigestScheduler
 from bot.storage import Storage
 from bot.storage.tables import chats, subscriptions
 
@@ -230,7 +230,7 @@ def run() -> str:
             "`DigestScheduler.tick()` with a fixed clock reads the due subscribers in batches, "
             "builds each digest, queues it in the outbox and schedules the next one; sending "
             "is excluded. The peer builds the same digests with the pure "
-            f"`bot.digest.build_digest` in a loop, without a database. {scale}",
+            f"`bot.digests.digest.build_digest` in a loop, without a database. {scale}",
             "",
             "```console",
             "make bench",

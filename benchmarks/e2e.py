@@ -9,7 +9,7 @@ python-telegram-bot echo bot (one ``MessageHandler`` replying the same text) on 
 under the same load, in the same run. The server's flood limits are off, so the figures are the
 software's, not Telegram's.
 
-newsbot paces its own sends (``bot.ratelimit.ChatRateLimiter``: 28/s overall, 1/s per chat
+newsbot paces its own sends (``bot.delivery.ratelimit.ChatRateLimiter``: 28/s overall, 1/s per chat
 after a burst of 3). That pacing is Telegram's rule, not a cost, so the capacity rows run both
 bots without a rate limiter, and a last row compares newsbot as configured with the echo bot
 given the very same limiter.
@@ -44,8 +44,8 @@ from telegram.ext import Application, ApplicationBuilder, MessageHandler, filter
 from benchmarks.workspace import KNOWLEDGE, bot_settings
 from bot.app import build_application, running
 from bot.config import Settings
+from bot.delivery.ratelimit import ChatRateLimiter, Limits
 from bot.localapi import TEST_TOKEN, FloodLimits, LocalBotApiServer
-from bot.ratelimit import ChatRateLimiter, Limits
 from bot.retrieval.retriever import CACHE_SIZE
 
 SEND_RATE = 28.0
@@ -302,8 +302,8 @@ async def _echo(update: Update, _context: object) -> None:
 @functools.cache
 def _newsbot_reply() -> Any:
     """One of newsbot's typical replies (three items, HTML, a "More results" button)."""
-    from bot import answers
-    from bot.newsroom import Newsroom
+    from bot.knowledge.newsroom import Newsroom
+    from bot.questions import answers
 
     retriever = Newsroom.open(KNOWLEDGE).retriever
     return answers.answer(retriever.search("news from 28 May 2021", limit=30), [])
@@ -311,7 +311,7 @@ def _newsbot_reply() -> Any:
 
 async def _echo_newsbot_reply(update: Update, context: Any) -> None:
     """Answer every message with the same newsbot-shaped reply, searching nothing."""
-    from bot.handlers.replies import send_reply
+    from bot.delivery.replies import send_reply
 
     message = update.effective_message
     if message is not None and message.text:
@@ -430,7 +430,7 @@ HOTSPOTS = (
         "current_async_library",
     ),
     ("retrieval (`Retriever.search`)", "retrieval/retriever.py", "search"),
-    ("building the reply (`answers.answer`)", "bot/answers.py", "answer"),
+    ("building the reply (`answers.answer`)", "bot/questions/answers.py", "answer"),
 )
 
 
@@ -466,7 +466,7 @@ def _row(label: str, users: int, ours: Load, peer: Load) -> str:
 def unanswered_share() -> tuple[int, int]:
     """How many of QUESTIONS find nothing (and so are logged), out of how many."""
     from bot.handlers.questions import SEARCH_LIMIT
-    from bot.newsroom import Newsroom
+    from bot.knowledge.newsroom import Newsroom
 
     retriever = Newsroom.open(KNOWLEDGE).retriever
     misses = sum(1 for q in QUESTIONS if not retriever.search(q, limit=SEARCH_LIMIT).hits)

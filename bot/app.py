@@ -13,21 +13,21 @@ from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.alerts import queue_alerts
-from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotContext, Services
-from bot.delivery import Courier
+from bot.delivery.broadcast import Broadcaster
+from bot.delivery.courier import Courier
+from bot.delivery.ratelimit import ChatRateLimiter, Limits
+from bot.delivery.telegram_sender import TelegramSender
+from bot.digests.alerts import queue_alerts
+from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
 from bot.handlers import admin, register_handlers
 from bot.knowledge.models import NewsItem
-from bot.newsroom import Newsroom, ReloadOutcome
-from bot.question_log import FLUSH_SECONDS, QuestionLog
-from bot.ratelimit import ChatRateLimiter, Limits
-from bot.render import MESSAGE_LIMIT
-from bot.scheduler import TICK_SECONDS, DigestScheduler
+from bot.knowledge.newsroom import Newsroom, ReloadOutcome
+from bot.messages.render import MESSAGE_LIMIT
+from bot.questions.question_log import FLUSH_SECONDS, QuestionLog
+from bot.questions.throttle import QuestionThrottle
 from bot.storage import Storage, utc_now
-from bot.telegram_sender import TelegramSender
-from bot.throttle import QuestionThrottle
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.schedule import check_timezone, parse_clock
+from bot.storage.values import check_timezone, parse_clock
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 

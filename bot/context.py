@@ -9,14 +9,14 @@ from typing import Any, TypeVar
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from bot.broadcast import Broadcaster
 from bot.config import Settings
-from bot.delivery import Courier
-from bot.newsroom import Newsroom
-from bot.question_log import QuestionLog
-from bot.scheduler import TICK_SECONDS, DigestScheduler
+from bot.delivery.broadcast import Broadcaster
+from bot.delivery.courier import Courier
+from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
+from bot.knowledge.newsroom import Newsroom
+from bot.questions.question_log import QuestionLog
+from bot.questions.throttle import QuestionThrottle
 from bot.storage import Storage, utc_now
-from bot.throttle import QuestionThrottle
 
 T = TypeVar("T")
 

@@ -7,10 +7,10 @@ import logging
 import pytest
 from harness import ALICE, BOB, BotUnderTest
 
-from bot.answers import Reply
-from bot.handlers.replies import send_reply
+from bot.delivery.replies import send_reply
 from bot.localapi import Fault
-from bot.render import MESSAGE_LIMIT
+from bot.messages.render import MESSAGE_LIMIT
+from bot.messages.reply import Reply
 
 CHILD_LABOUR = "Global progress to end child labour has stalled"
 

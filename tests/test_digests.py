@@ -15,10 +15,10 @@ from harness import ALICE, BOB, BotUnderTest, FakeClock, make_settings, services
 
 from bot.app import refresh_knowledge
 from bot.config import Settings
+from bot.digests.schedule import describe_wait, next_due
 from bot.knowledge.models import NewsItem
 from bot.knowledge.store import load_knowledge, write_knowledge
 from bot.localapi import LocalBotApiServer
-from bot.schedule import describe_wait, next_due
 
 UTC = dt.UTC
 # 22:00 UTC on 1 March 2026 is 07:00 on 2 March in Tokyo.
@@ -272,8 +272,8 @@ async def test_why_did_i_get_nothing_gets_an_answer_about_the_digest(
 
 
 def test_a_batch_picks_from_a_short_list_the_same_digests_as_from_all_the_news() -> None:
-    from bot.digest import build_digest
-    from bot.scheduler import digest_candidates, digest_request
+    from bot.digests.digest import build_digest
+    from bot.digests.scheduler import digest_candidates, digest_request
     from bot.storage import Subscription
 
     items = [news(f"item-{n}", f"Item {n}", day=1 + n % 28) for n in range(60)]

@@ -12,8 +12,8 @@ from bot.cli import main
 from bot.errors import ImportFormatError, KnowledgeError
 from bot.knowledge.importers import import_text, parse_listing_date
 from bot.knowledge.models import NewsItem
+from bot.knowledge.newsroom import Newsroom
 from bot.knowledge.store import dump_knowledge, load_knowledge, write_knowledge
-from bot.newsroom import Newsroom
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seeds" / "000_abfd6a6517a21409.txt"

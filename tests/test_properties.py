@@ -15,13 +15,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import answers
 from bot.errors import KnowledgeError
 from bot.knowledge.models import NewsItem
+from bot.knowledge.newsroom import Newsroom
 from bot.knowledge.store import load_knowledge, validate_document, write_knowledge
 from bot.localapi.html import parse_html
-from bot.newsroom import Newsroom
-from bot.render import MESSAGE_LIMIT, render_items, split_blocks
+from bot.messages.render import MESSAGE_LIMIT, render_items, split_blocks
+from bot.questions import answers
 from bot.retrieval import Retriever
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +106,7 @@ def test_rendered_lists_are_valid_html_split_within_the_limit_and_lose_no_item(
 @settings(max_examples=60, deadline=None)
 @given(blocks=st.lists(nasty_text, max_size=8))
 def test_splitting_escaped_blocks_keeps_every_character(blocks: list[str]) -> None:
-    from bot.render import escape
+    from bot.messages.render import escape
 
     escaped = [escape(b) for b in blocks]
     messages = split_blocks(escaped)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ratelimit import Pace
+from bot.delivery.ratelimit import Pace
 
 
 def test_a_private_chat_gets_a_short_burst_then_one_message_a_second() -> None:

@@ -8,9 +8,9 @@ import html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import callbacks
 from bot.knowledge.models import NewsItem
-from bot.render import (
+from bot.messages import callbacks
+from bot.messages.render import (
     MESSAGE_LIMIT,
     render_item,
     render_items,

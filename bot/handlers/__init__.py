@@ -1,4 +1,8 @@
-"""Telegram handlers: thin, they parse an update, call a service and reply."""
+"""Telegram handlers: thin, they parse an update, call a service and reply.
+
+May import: ``context`` and every capability below it (questions, digests, delivery, messages,
+knowledge, retrieval, storage); nothing imports the handlers but ``app``.
+"""
 
 from __future__ import annotations
 

@@ -24,9 +24,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks
-from bot.answers import Button, Reply
-from bot.broadcast import (
+from bot.context import BotContext, Services
+from bot.delivery.broadcast import (
     ONE_MESSAGE_FORMAT,
     Broadcaster,
     Draft,
@@ -37,10 +36,11 @@ from bot.broadcast import (
     parse_one_message,
     progress_text,
 )
-from bot.context import BotContext, Services
-from bot.handlers.replies import keyboard, send_reply
+from bot.delivery.replies import keyboard, send_reply
 from bot.knowledge.models import NewsItem
-from bot.render import escape
+from bot.messages import callbacks
+from bot.messages.render import escape
+from bot.messages.reply import Button, Reply
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ import time
 from telegram import Message, Update
 from telegram.constants import ChatType, MessageEntityType
 
-from bot import answers, callbacks
 from bot.context import BotContext
-from bot.handlers.replies import edit_reply, send_reply
+from bot.delivery.replies import edit_reply, send_reply
 from bot.knowledge.models import NewsItem
+from bot.messages import callbacks
+from bot.questions import answers
 from bot.retrieval import SearchResult
 from bot.storage import NewQuestion
 
@@ -43,7 +44,7 @@ async def _answer_question(message: Message, context: BotContext, question: str)
         context.question_log.add(NewQuestion(message.chat_id, question, False, top, context.now()))
 
 
-def _fallback(result: SearchResult, context: BotContext) -> list[NewsItem]:
+def _fallback(result: SearchResult[NewsItem], context: BotContext) -> list[NewsItem]:
     """The latest news, offered when nothing matched; not computed (a sort) otherwise."""
     return [] if result.hits else context.newsroom.latest(answers.PAGE_SIZE)
 

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 from telegram import Chat, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
 
-from bot import callbacks
-from bot.answers import Button, Reply
 from bot.context import BotContext
-from bot.digest import explain_silence
-from bot.handlers.replies import edit_reply, send_reply
-from bot.schedule import describe_wait, next_due
+from bot.delivery.replies import edit_reply, send_reply
+from bot.digests.digest import explain_silence
+from bot.digests.schedule import describe_wait, next_due
+from bot.digests.subscribing import parse_subscribe_args
+from bot.messages import callbacks
+from bot.messages.reply import Button, Reply
 from bot.storage import Subscription
 from bot.storage.follows import MAX_PHRASE_LENGTH
-from bot.subscribing import parse_subscribe_args
 
 logger = logging.getLogger(__name__)
 

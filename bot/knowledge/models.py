@@ -7,6 +7,7 @@ item an importer produces, so there is one definition of a valid item.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated
 
@@ -71,3 +72,8 @@ def slugify(title: str, date: dt.date, max_words: int = 8) -> str:
     words = re.findall(r"[a-z0-9]+", title.lower())
     slug = "-".join(words[:max_words]) or "item"
     return f"{date.isoformat()}-{slug}"[:80].rstrip("-")
+
+
+def item_key(item_id: str) -> str:
+    """A short stable key for an item id (ids can be longer than callback data allows)."""
+    return hashlib.blake2s(item_id.encode(), digest_size=6).hexdigest()

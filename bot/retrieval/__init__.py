@@ -1,6 +1,7 @@
 """Finding the news items that answer a question: words, typos, meaning and dates in one score.
 
 ``Retriever`` is the entry point; ``SearchResult.kind`` tells the caller how to reply.
+May import: nothing of the bot; items are anything ``Searchable`` (the knowledge's ``NewsItem``).
 """
 
 from bot.retrieval.dates import DateQuery, parse_date_query
@@ -12,6 +13,7 @@ from bot.retrieval.retriever import (
     Hit,
     Kind,
     Retriever,
+    Searchable,
     SearchResult,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "Kind",
     "Retriever",
     "SearchResult",
+    "Searchable",
     "default_embedder",
     "load_wordllama",
     "parse_date_query",

@@ -14,7 +14,7 @@ each question by
    * below: not relevant; the bot says it found nothing.
 
 Cost per item: about 1 KiB for its embedding (256 float32), ~0.5 KiB of postings, and the
-``NewsItem`` itself. Adding an item appends to both; nothing is rebuilt.
+the item itself. Adding an item appends to both; nothing is rebuilt.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.knowledge.models import NewsItem
 from bot.retrieval.dates import DateQuery, parse_date_query
 from bot.retrieval.embeddings import Embedder, Matrix, default_embedder
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
@@ -67,6 +66,29 @@ LEXICAL_POWER = 1.5
 Kind = Literal["answer", "did_you_mean", "nothing", "latest", "date"]
 
 
+class Searchable(Protocol):
+    """What the retriever reads of an item; the knowledge's ``NewsItem`` is one.
+
+    A protocol, so that retrieval depends on no other package of the bot.
+    """
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def date(self) -> dt.date: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+ItemT = TypeVar("ItemT", bound=Searchable)
+
+
 class _Default(enum.Enum):
     EMBEDDER = enum.auto()
 
@@ -76,10 +98,10 @@ DEFAULT_EMBEDDER = _Default.EMBEDDER
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(Generic[ItemT]):
     """An item and how well it answers the question, in [0, 1]."""
 
-    item: NewsItem
+    item: ItemT
     score: float
 
     def to_json(self) -> dict[str, str | float | None]:
@@ -96,7 +118,7 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResult:
+class SearchResult(Generic[ItemT]):
     """What the retriever found; ``hits`` is empty unless ``kind`` is answer, latest or date.
 
     ``did_you_mean`` carries up to three ``suggestions`` and no hits; ``nothing`` carries neither.
@@ -104,13 +126,13 @@ class SearchResult:
 
     query: str
     kind: Kind
-    hits: list[Hit] = field(default_factory=list)
-    suggestions: list[Hit] = field(default_factory=list)
+    hits: list[Hit[ItemT]] = field(default_factory=list)
+    suggestions: list[Hit[ItemT]] = field(default_factory=list)
     topic: str = ""
     """For "latest" with a topic ("anything new on safety?"): the topic's words."""
 
     @property
-    def top(self) -> list[Hit]:
+    def top(self) -> list[Hit[ItemT]]:
         """Hits if there are any, else suggestions: the ranking, whatever its confidence."""
         return self.hits or self.suggestions
 
@@ -145,7 +167,7 @@ MEANING_ONLY_MAX = float(fuse(np.zeros(1, np.float32), np.ones(1, np.float32))[0
 """The best score an item can get without matching a single word of the question."""
 
 
-class Retriever:
+class Retriever(Generic[ItemT]):
     """Searches a fixed-at-start, append-only set of news items.
 
     ``add`` is cheap and makes an item searchable at once. Searching while another thread adds is
@@ -154,20 +176,20 @@ class Retriever:
 
     def __init__(
         self,
-        items: Sequence[NewsItem],
+        items: Sequence[ItemT],
         *,
         embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
         cache_size: int = CACHE_SIZE,
     ) -> None:
         # Keyed by the number of rows too, so an ``add`` makes every earlier answer a miss.
-        self._answers: OrderedDict[_AnswerKey, SearchResult] = OrderedDict()
+        self._answers: OrderedDict[_AnswerKey, SearchResult[ItemT]] = OrderedDict()
         self.cache_size = cache_size
         """How many answers are kept; 0 searches every question afresh."""
         self._answers_lock = threading.Lock()  # ``search`` may run in several threads
         self._latest: tuple[int, list[int]] = (-1, [])
         self._embedder = default_embedder() if embedder is DEFAULT_EMBEDDER else embedder
         self._lexical = LexicalIndex()
-        self._items: list[NewsItem] = []
+        self._items: list[ItemT] = []
         self._index_of: dict[str, int] = {}
         self._days: set[dt.date] = set()
         dim = self._embedder.dim if self._embedder is not None else 0
@@ -188,11 +210,11 @@ class Retriever:
 
     # --- building
 
-    def add(self, item: NewsItem) -> None:
+    def add(self, item: ItemT) -> None:
         """Make ``item`` searchable now; an item with the same id replaces the old one."""
         self._extend([item])
 
-    def _extend(self, items: Sequence[NewsItem]) -> None:
+    def _extend(self, items: Sequence[ItemT]) -> None:
         if not items:
             return
         start = self._size
@@ -205,7 +227,7 @@ class Retriever:
                 chunk = items[first : first + EMBED_CHUNK]
                 rows = self._embedder.embed([f"{item.title}. {item.summary}" for item in chunk])
                 self._vectors[start + first : start + first + len(chunk)] = rows
-        self._lexical.add_many([Document(i.title, i.summary, i.tags) for i in items])
+        self._lexical.add_many([Document(i.title, i.summary, tuple(i.tags)) for i in items])
         for offset, item in enumerate(items):
             index = start + offset
             previous = self._index_of.get(item.id)
@@ -229,7 +251,7 @@ class Retriever:
 
     # --- queries
 
-    def latest(self, count: int) -> list[NewsItem]:
+    def latest(self, count: int) -> list[ItemT]:
         """The newest ``count`` items, newest first; items of one day keep their file order."""
         size, order = self._latest
         if size != self._size:  # sorted once per change of the items, not once per question
@@ -238,7 +260,9 @@ class Retriever:
             self._latest = (size, order)
         return [self._items[i] for i in order[: max(count, 0)]]
 
-    def search(self, query: str, *, limit: int = 5, today: dt.date | None = None) -> SearchResult:
+    def search(
+        self, query: str, *, limit: int = 5, today: dt.date | None = None
+    ) -> SearchResult[ItemT]:
         """Rank the items for ``query``; any text is accepted and answered quickly."""
         key = (_question_text(query), max(limit, 1), today or dt.date.today(), self._size)
         with self._answers_lock:
@@ -253,7 +277,7 @@ class Retriever:
                     self._answers.popitem(last=False)
         return result if result.query == query else dataclasses.replace(result, query=query)
 
-    def _search(self, query: str, limit: int, today: dt.date, size: int) -> SearchResult:
+    def _search(self, query: str, limit: int, today: dt.date, size: int) -> SearchResult[ItemT]:
         """``search`` for the normalised ``query``, over the first ``size`` rows."""
         when = parse_date_query(query, today=today, known_dates=self._days)
         units = self._lexical.query_terms(when.topic)
@@ -382,7 +406,7 @@ class Retriever:
         scores: Matrix,
         limit: int,
         kind: Kind,
-    ) -> SearchResult:
+    ) -> SearchResult[ItemT]:
         if not len(candidates) or scores[0] < SUGGEST_THRESHOLD:
             return SearchResult(query, "nothing")
         if scores[0] < ANSWER_THRESHOLD:
@@ -393,7 +417,9 @@ class Retriever:
         count = min(limit, int((scores >= ANSWER_THRESHOLD).sum()))
         return SearchResult(query, kind, hits=self._hits(candidates, scores, count))
 
-    def _hits(self, candidates: npt.NDArray[np.intp], scores: Matrix, count: int) -> list[Hit]:
+    def _hits(
+        self, candidates: npt.NDArray[np.intp], scores: Matrix, count: int
+    ) -> list[Hit[ItemT]]:
         return [
             Hit(self._items[int(i)], round(float(s), 4))
             for i, s in zip(candidates[:count], scores[:count], strict=True)
@@ -401,7 +427,7 @@ class Retriever:
 
     def _dated(
         self, query: str, when: DateQuery, units: list[QueryTerm], size: int, limit: int
-    ) -> SearchResult:
+    ) -> SearchResult[ItemT]:
         assert when.start is not None and when.end is not None
         ordinals = self._ordinals[:size]
         within = (ordinals >= when.start.toordinal()) & (ordinals <= when.end.toordinal())
@@ -425,7 +451,7 @@ class Retriever:
 
     def _newest(
         self, query: str, when: DateQuery, units: list[QueryTerm], size: int, limit: int
-    ) -> SearchResult:
+    ) -> SearchResult[ItemT]:
         if not units:
             items = self.latest(limit)
             if not items:

@@ -2,6 +2,7 @@
 
 Callers never see rows, connections or sessions. ``Storage.open(url)`` migrates the
 schema to this release's head and returns one repository of each kind.
+May import: ``errors`` only; the bottom of the layers.
 """
 
 from bot.storage.audience import AudienceRepository

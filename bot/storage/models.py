@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from bot.schedule import check_timezone
+from bot.storage.values import check_timezone
 
 OutboxKind = Literal["digest", "alert", "broadcast"]
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "skipped", "cancelled"]

@@ -10,12 +10,12 @@ from sqlalchemy import RowMapping, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schedule import check_timezone
 from bot.storage.database import Database
 from bot.storage.dialect import insert_for
 from bot.storage.errors import UnknownChat
 from bot.storage.models import Subscription
 from bot.storage.tables import chats, subscriptions
+from bot.storage.values import check_timezone
 
 
 def _subscription(row: RowMapping) -> Subscription:

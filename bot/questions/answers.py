@@ -7,32 +7,19 @@ handlers turn into messages and inline keyboards.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from bot import callbacks
 from bot.knowledge.models import NewsItem
-from bot.render import MESSAGE_LIMIT, escape, render_item, render_items, visible_length
+from bot.messages import callbacks
+from bot.messages.render import MESSAGE_LIMIT, escape, render_item, render_items, visible_length
+
+# Re-exported: handlers build their own replies from the same two shapes.
+from bot.messages.reply import Button as Button
+from bot.messages.reply import Reply as Reply
 from bot.retrieval import SearchResult
 
 PAGE_SIZE = 3
 MAX_PAGES = 10
 BUTTON_LABEL_LIMIT = 60
-
-
-@dataclass(frozen=True)
-class Button:
-    """An inline button: a label and its callback data."""
-
-    label: str
-    data: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """HTML messages to send in order; ``buttons`` go under the last one."""
-
-    texts: list[str]
-    buttons: list[list[Button]] = field(default_factory=list)
 
 
 def _quote(query: str, limit: int = 80) -> str:
@@ -76,7 +63,7 @@ def results_page(query: str, hits: Sequence[NewsItem], page: int, header: str) -
     return Reply([text], buttons)
 
 
-def answer(result: SearchResult, latest: Sequence[NewsItem], page: int = 0) -> Reply:
+def answer(result: SearchResult[NewsItem], latest: Sequence[NewsItem], page: int = 0) -> Reply:
     """The reply to a question, from the retriever's result."""
     query = result.query
     items = [hit.item for hit in result.hits]

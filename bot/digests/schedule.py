@@ -10,30 +10,11 @@ with ``fold=0``, i.e. one hour later by the wall clock, which is what people exp
 from __future__ import annotations
 
 import datetime as dt
-import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-
-def parse_clock(value: str) -> dt.time:
-    """``"08:00"`` → 08:00; raises ValueError with a usable message otherwise."""
-    match = re.fullmatch(r"\s*(\d{1,2})[:.h](\d{2})\s*", value)
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(f"expected a time of day as HH:MM (00:00 to 23:59), got {value!r}")
-    return dt.time(int(match.group(1)), int(match.group(2)))
-
-
-def check_timezone(value: str) -> str:
-    """An IANA zone name such as ``Europe/Berlin``; raises ValueError otherwise."""
-    name = value.strip()
-    try:
-        if not name or name.startswith(("/", ".")) or ".." in name:
-            raise ValueError
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"expected an IANA time zone such as Europe/Berlin or Asia/Tokyo, got {value!r}"
-        ) from None
-    return name
+# Re-exported: the digest's rules for a time of day and a zone are the stored values' rules.
+from bot.storage.values import check_timezone as check_timezone
+from bot.storage.values import parse_clock as parse_clock
 
 
 def next_due(digest_time: dt.time, timezone: str, after: dt.datetime) -> dt.datetime:

@@ -21,10 +21,10 @@ import heapq
 import logging
 from collections.abc import Callable, Sequence
 
-from bot.delivery import Clock
-from bot.digest import FIRST_DIGEST_ITEMS, DigestRequest, build_digest
+from bot.delivery.courier import Clock
+from bot.digests.digest import FIRST_DIGEST_ITEMS, DigestRequest, build_digest
+from bot.digests.schedule import next_due
 from bot.knowledge.models import NewsItem
-from bot.schedule import next_due
 from bot.storage import DigestClaim, NewOutboxMessage, Storage, Subscription
 
 logger = logging.getLogger(__name__)

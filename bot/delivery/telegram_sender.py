@@ -10,8 +10,15 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
-from bot.delivery import Blocked, Delivered, RetryLater, SendOutcome, Undeliverable, backoff
-from bot.handlers.replies import NO_PREVIEW, plain_text
+from bot.delivery.courier import (
+    Blocked,
+    Delivered,
+    RetryLater,
+    SendOutcome,
+    Undeliverable,
+    backoff,
+)
+from bot.delivery.replies import NO_PREVIEW, plain_text
 
 logger = logging.getLogger(__name__)
 

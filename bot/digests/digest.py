@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.knowledge.models import NewsItem
-from bot.render import render_item, split_blocks
+from bot.messages.render import render_item, split_blocks
 
 # A digest after a long outage folds everything new into one digest, but shows at
 # most this many items and says how many more there are: never a flood.

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import callbacks
 from bot.errors import KnowledgeError, Problem
-from bot.knowledge.models import NewsItem
+from bot.knowledge.models import NewsItem, item_key
 from bot.knowledge.store import load_knowledge, validate_document, write_knowledge
 from bot.retrieval import Retriever
 
@@ -29,7 +28,7 @@ class Snapshot:
     """Items and the retriever built over them, replaced together."""
 
     items: tuple[NewsItem, ...]
-    retriever: Retriever
+    retriever: Retriever[NewsItem]
     by_key: dict[str, NewsItem]
     mtime_ns: int
     by_id: dict[str, NewsItem]
@@ -67,7 +66,7 @@ class Newsroom:
 
     @staticmethod
     def _build(items: Sequence[NewsItem], mtime_ns: int) -> Snapshot:
-        by_key = {callbacks.item_key(item.id): item for item in items}
+        by_key = {item_key(item.id): item for item in items}
         by_id = {item.id: item for item in items}
         return Snapshot(tuple(items), Retriever(list(items)), by_key, mtime_ns, by_id)
 
@@ -76,7 +75,7 @@ class Newsroom:
         return self._snapshot.items
 
     @property
-    def retriever(self) -> Retriever:
+    def retriever(self) -> Retriever[NewsItem]:
         return self._snapshot.retriever
 
     def latest(self, count: int) -> list[NewsItem]:
@@ -127,7 +126,7 @@ class Newsroom:
             self._snapshot = Snapshot(
                 tuple(items),
                 snapshot.retriever,
-                {**snapshot.by_key, callbacks.item_key(item.id): item},
+                {**snapshot.by_key, item_key(item.id): item},
                 _mtime_ns(self.path),
                 {**snapshot.by_id, item.id: item},
             )

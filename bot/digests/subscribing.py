@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.schedule import check_timezone, parse_clock
+from bot.digests.schedule import check_timezone, parse_clock
 
 SUBSCRIBE_USAGE = (
     "Usage: /subscribe [HH:MM] [Area/City], for example /subscribe 08:00 Europe/Berlin"

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.knowledge.models import NewsItem
-from bot.render import escape, render_item
+from bot.messages.render import escape, render_item
 from bot.retrieval import Retriever
 from bot.storage import NewOutboxMessage, Storage
 
@@ -24,7 +24,7 @@ def alert_text(item: NewsItem, phrase: str) -> str:
 
 
 async def queue_alerts(
-    storage: Storage, retriever: Retriever, new_items: Sequence[NewsItem]
+    storage: Storage, retriever: Retriever[NewsItem], new_items: Sequence[NewsItem]
 ) -> int:
     """Queue an alert per (chat, new item) whose followed phrase matches; returns how many."""
     if not new_items:

@@ -7,9 +7,11 @@ decoding never trusts it: unknown shapes decode to ``None``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
+
+# Re-exported: the key of a "did you mean" button is the knowledge's key of the item.
+from bot.knowledge.models import item_key as item_key
 
 CALLBACK_DATA_LIMIT = 64
 
@@ -46,11 +48,6 @@ class SettingsAction:
 
 
 Callback = MorePage | ShowItem | BroadcastAction | SettingsAction
-
-
-def item_key(item_id: str) -> str:
-    """A short stable key for an item id (ids can be longer than callback data allows)."""
-    return hashlib.blake2s(item_id.encode(), digest_size=6).hexdigest()
 
 
 def encode(callback: Callback) -> str | None:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from bot.knowledge.models import NewsItem, slugify
-from bot.newsroom import Newsroom
-from bot.render import escape, render_item
+from bot.knowledge.newsroom import Newsroom
+from bot.messages.render import escape, render_item
 from bot.storage import Broadcast, NewOutboxMessage, Storage
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.answers import Button, Reply
+from bot.messages.reply import Button, Reply
 
 logger = logging.getLogger(__name__)
 
