@@ -18,7 +18,7 @@ async def test_while_one_user_sends_a_thousand_messages_twenty_others_are_answer
     telegram: LocalBotApiServer, tmp_path: Path
 ) -> None:
     others = list(range(2001, 2021))
-    async with start_bot(telegram, make_settings(tmp_path, questions_per_minute=5)) as bot:
+    async with start_bot(telegram, make_settings(tmp_path, questions_per_minute=5)):
         for n in range(1000):
             telegram.user_sends(ALICE, f"child labour {n}")
         started = time.monotonic()
