@@ -7,9 +7,10 @@ import asyncio
 import time
 from pathlib import Path
 
-from harness import ALICE, BOB, make_settings, start_bot
+from harness import ADMIN, ALICE, BOB, BotUnderTest, make_settings, services, start_bot
 
 from bot.localapi import LocalBotApiServer
+from bot.storage import FollowLimitReached, Storage
 
 CHILD_LABOUR = "Global progress to end child labour has stalled"
 
@@ -51,3 +52,60 @@ async def test_replies_waiting_for_one_chats_turn_do_not_hold_up_another_users_a
         (answer,) = await bot.say("child labour", user=BOB, wait=5.0)
         assert CHILD_LABOUR in answer.text
         assert time.monotonic() - started < 2.0
+
+
+# --- 1. what users typed is escaped where it is shown; topics lose control characters ------
+
+
+async def test_a_topic_written_as_html_is_shown_as_text_in_settings_not_as_a_link(
+    bot: BotUnderTest,
+) -> None:
+    await bot.say("/subscribe 08:00 UTC")
+    await bot.say('/follow <a href="https://evil.example/phish">Click to verify</a>')
+    (settings,) = await bot.say("/settings")
+    assert '<a href="https://evil.example/phish">click to verify</a>' in settings.text
+    assert not [e for e in settings.entities if e["type"] in {"text_link", "url"}]
+
+
+async def test_bidi_override_and_control_characters_are_removed_from_a_topic(
+    bot: BotUnderTest,
+) -> None:
+    await bot.say("/subscribe 08:00 UTC")
+    (reply,) = await bot.say("/follow gro.\u202elive\u2066 news\x07")
+    assert "gro.live news" in reply.text
+    (settings,) = await bot.say("/settings")
+    assert "gro.live news" in settings.text
+    assert not any(ch in settings.text for ch in "\u202e\u2066\x07")
+
+
+# --- 3. the 20-topic cap holds however fast /follow comes ------------------------------------
+
+
+async def test_concurrent_follows_of_one_chat_never_pass_the_cap(storage: Storage) -> None:
+    await storage.chats.upsert_seen(1, 1, "private", "Alice")
+
+    async def follow(n: int) -> bool:
+        try:
+            return await storage.follows.follow(1, f"topic {n}", limit=20)
+        except FollowLimitReached:
+            return False
+
+    added = await asyncio.gather(*(follow(n) for n in range(40)))
+    assert sum(added) == 20
+    assert len(await storage.follows.list_for_chat(1)) == 20
+
+
+# --- 5. NUL and other C0 controls never reach the database -----------------------------------
+
+
+async def test_a_question_or_topic_with_a_nul_character_is_answered_and_kept(
+    telegram: LocalBotApiServer, tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with start_bot(telegram, settings) as bot:
+        (answer,) = await bot.say("bitcoin\x00 price\x1b")
+        assert "found nothing" in answer.text
+        (followed,) = await bot.say("/follow a\x00b")
+        assert "Following “ab”" in followed.text
+        (stats,) = await bot.say("/stats", user=ADMIN)
+        assert "bitcoin price" in stats.text

@@ -15,9 +15,11 @@ from bot.digests.digest import explain_silence
 from bot.digests.schedule import describe_wait, next_due
 from bot.digests.subscribing import parse_subscribe_args
 from bot.messages import callbacks
+from bot.messages.render import escape
 from bot.messages.reply import Button, Reply
-from bot.storage import Subscription
+from bot.storage import FollowLimitReached, Subscription
 from bot.storage.follows import MAX_PHRASE_LENGTH
+from bot.storage.values import clean_topic
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +180,8 @@ async def digest(update: Update, context: BotContext) -> None:
 
 def _settings_reply(sub: Subscription, follows: list[str], now: dt.datetime) -> Reply:
     empty = "on" if sub.send_empty else "off"
-    topics = ", ".join(follows) if follows else "none (add one with /follow WORDS)"
+    # Topics are what users typed: escaped, or "/follow <a href=...>" would become a link.
+    topics = escape(", ".join(follows)) if follows else "none (add one with /follow WORDS)"
     text = (
         f"<b>Your settings</b>\n"
         f"Digest time: {sub.digest_time:%H:%M}\n"
@@ -253,15 +256,16 @@ async def follow(update: Update, context: BotContext) -> None:
     chat = await _seen(update, context)
     if message is None or chat is None:
         return
-    phrase = " ".join(context.args or []).strip()
+    phrase = " ".join(clean_topic(" ".join(context.args or [])).split())
     if not phrase or len(phrase) > MAX_PHRASE_LENGTH:
         await message.reply_text(FOLLOW_USAGE)
         return
-    current = await context.storage.follows.list_for_chat(chat.id)
-    if len(current) >= MAX_FOLLOWS:
+    try:
+        added = await context.storage.follows.follow(chat.id, phrase, limit=MAX_FOLLOWS)
+    except FollowLimitReached:
         await message.reply_text(f"You follow {MAX_FOLLOWS} topics already. /unfollow one first.")
         return
-    if await context.storage.follows.follow(chat.id, phrase):
+    if added:
         await message.reply_text(
             f"Following “{phrase}”: I will message you as soon as news on it arrives."
         )

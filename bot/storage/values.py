@@ -1,4 +1,4 @@
-"""Values the storage keeps and checks on the way in: a time of day, an IANA time zone.
+"""Values the storage keeps and checks on the way in: text, a time of day, an IANA time zone.
 
 Pure and at the bottom of the layers, so configuration, commands and storage share one rule.
 """
@@ -8,6 +8,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# C0 controls but tab and newline, and DEL: PostgreSQL refuses NUL in text, no reader needs
+# the others.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Bidirectional overrides, embeddings, isolates and marks (Unicode UAX #9): in a topic they
+# can make "gro.live" read as "evil.org".
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters (tab and newline stay)."""
+    return _CONTROLS.sub("", text)
+
+
+def clean_topic(text: str) -> str:
+    """A followed topic: no control or bidirectional formatting characters, one line."""
+    return _BIDI.sub("", _CONTROLS.sub("", text.replace("\t", " ").replace("\n", " ")))
 
 
 def parse_clock(value: str) -> dt.time:
