@@ -7,7 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from harness import ADMIN, ALICE, BOB, BotUnderTest, make_settings, services, start_bot
+from harness import ADMIN, ALICE, BOB, BotUnderTest, make_settings, start_bot
 
 from bot.localapi import LocalBotApiServer
 from bot.storage import FollowLimitReached, Storage
