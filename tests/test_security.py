@@ -109,3 +109,23 @@ async def test_a_question_or_topic_with_a_nul_character_is_answered_and_kept(
         assert "Following “ab”" in followed.text
         (stats,) = await bot.say("/stats", user=ADMIN)
         assert "bitcoin price" in stats.text
+
+
+# --- 6. an edited message runs nothing again ------------------------------------------------
+
+
+async def test_an_edited_command_is_not_run_again(bot: BotUnderTest) -> None:
+    await bot.say("/subscribe 08:00 UTC")
+    (followed,) = await bot.say("/follow alpha")
+    command = telegram_message_id(bot, "/follow alpha")
+    bot.server.user_edits(ALICE, command, "/follow beta")
+    bot.server.user_edits(ALICE, 1, "/unsubscribe")
+    (settings,) = await bot.say("/settings")
+    assert "Followed topics: alpha\\n" in settings.text.replace("\n", "\\n")
+    assert "Digest time: 08:00" in settings.text
+
+
+def telegram_message_id(bot: BotUnderTest, text: str) -> int:
+    """The id of the user's message with ``text`` in their private chat."""
+    chat = bot.server.world.chats[ALICE]
+    return next(i for i, m in chat.messages.items() if m.get("text") == text)

@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -43,6 +44,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler. Order matters: the first matching handler in a group wins."""
     new_messages = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
+    # An edited message runs nothing again: "/follow alpha" edited to "/follow beta" would
+    # follow both, an edited /broadcast would publish twice. Group -1 runs before the rest.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, _ignore_edit), group=-1)
     # Commands first, so "/search x" is never read as a question.
     # The admin conversation first: while an admin is in it, their text is its answer.
     for handler in admin.handlers():
@@ -88,3 +92,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         MessageHandler(new_messages & private & filters.COMMAND, common.unknown_command)
     )
     app.add_error_handler(common.on_error)
+
+
+async def _ignore_edit(update: object, context: object) -> None:
+    """Edited messages and posts stop here: no command or question runs a second time."""
+    raise ApplicationHandlerStop
