@@ -7,8 +7,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from harness import ADMIN, ALICE, BOB, BotUnderTest, make_settings, start_bot
+from harness import ADMIN, ALICE, BOB, BotUnderTest, make_settings, services, start_bot
 
+from bot.handlers.permissions import GROUP_REFUSAL
 from bot.localapi import LocalBotApiServer
 from bot.storage import FollowLimitReached, Storage
 
@@ -116,7 +117,7 @@ async def test_a_question_or_topic_with_a_nul_character_is_answered_and_kept(
 
 async def test_an_edited_command_is_not_run_again(bot: BotUnderTest) -> None:
     await bot.say("/subscribe 08:00 UTC")
-    (followed,) = await bot.say("/follow alpha")
+    await bot.say("/follow alpha")
     command = telegram_message_id(bot, "/follow alpha")
     bot.server.user_edits(ALICE, command, "/follow beta")
     bot.server.user_edits(ALICE, 1, "/unsubscribe")
@@ -129,3 +130,43 @@ def telegram_message_id(bot: BotUnderTest, text: str) -> int:
     """The id of the user's message with ``text`` in their private chat."""
     chat = bot.server.world.chats[ALICE]
     return next(i for i, m in chat.messages.items() if m.get("text") == text)
+
+
+# --- 2. in a group only its administrators change its subscription, topics and settings -----
+
+GROUP = -100500
+
+
+async def test_only_a_groups_administrators_change_its_subscription_topics_and_settings(
+    bot: BotUnderTest,
+) -> None:
+    server = bot.server
+    server.add_group_chat(GROUP, "Newsroom", chat_type="supergroup")
+    server.set_member_status(GROUP, ALICE, "administrator")
+
+    def in_group(user: int, text: str) -> None:
+        server.user_sends(user, text, chat_id=GROUP, chat_type="supergroup")
+
+    in_group(ALICE, "/subscribe 08:00 UTC")
+    in_group(BOB, "/unsubscribe")
+    in_group(BOB, "/follow free crypto at evil.example")
+    in_group(ALICE, "/settings")
+    replies = await server.wait_for_messages(GROUP, 4, timeout=15.0)
+    texts = [r.text for r in replies]
+    assert texts.count(GROUP_REFUSAL) == 2, texts  # different members run in parallel
+    assert any("You are subscribed" in t for t in texts), texts
+    settings = next(r for r in replies if "Your settings" in r.text)
+    assert "evil.example" not in settings.text
+    pressed = server.user_presses(
+        BOB, settings.message_id, settings.buttons[0][1] or "", chat_id=GROUP
+    )
+    answer = await server.wait_for_callback_answer(pressed)
+    assert answer.text == GROUP_REFUSAL
+    storage = services(bot).storage
+    assert storage is not None
+    sub = await storage.subscriptions.get(GROUP)
+    assert sub is not None and f"{sub.digest_time:%H:%M}" == "08:00"
+    assert await storage.follows.list_for_chat(GROUP) == []
+    # Telegram was asked once per member: the answer is remembered briefly.
+    asked = [r for r in server.requests if r.method.lower() == "getchatmember"]
+    assert len(asked) == 2, asked

@@ -14,6 +14,7 @@ from bot.delivery.replies import edit_reply, send_reply
 from bot.digests.digest import explain_silence
 from bot.digests.schedule import describe_wait, next_due
 from bot.digests.subscribing import parse_subscribe_args
+from bot.handlers.permissions import may_change_chat
 from bot.messages import callbacks
 from bot.messages.render import escape
 from bot.messages.reply import Button, Reply
@@ -58,7 +59,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     """/subscribe [HH:MM] [Area/City]: subscribe, or change the time of the subscription."""
     message = update.effective_message
     chat = await _seen(update, context)
-    if message is None or chat is None:
+    if message is None or chat is None or not await may_change_chat(update, context):
         return
     settings = context.settings
     choice = parse_subscribe_args(
@@ -85,7 +86,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     """/unsubscribe: stop the daily digest."""
     message = update.effective_message
     chat = update.effective_chat
-    if message is None or chat is None:
+    if message is None or chat is None or not await may_change_chat(update, context):
         return
     if await context.storage.subscriptions.unsubscribe(chat.id):
         await message.reply_text(
@@ -217,7 +218,13 @@ async def settings(update: Update, context: BotContext) -> None:
 async def settings_button(update: Update, context: BotContext) -> None:
     """A /settings button: change the time, toggle "nothing new", or explain zones."""
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
+    if query is None:
+        return
+    if not isinstance(query.message, Message):
+        # From an inline message, or one too old to read: answered, never left spinning.
+        await query.answer("These settings are out of date. Send /settings again.")
+        return
+    if not await may_change_chat(update, context):
         return
     action = callbacks.decode(query.data)
     chat_id = query.message.chat_id
@@ -254,7 +261,7 @@ async def follow(update: Update, context: BotContext) -> None:
     """/follow WORDS: push new items on this topic at once."""
     message = update.effective_message
     chat = await _seen(update, context)
-    if message is None or chat is None:
+    if message is None or chat is None or not await may_change_chat(update, context):
         return
     phrase = " ".join(clean_topic(" ".join(context.args or [])).split())
     if not phrase or len(phrase) > MAX_PHRASE_LENGTH:
@@ -280,6 +287,8 @@ async def unfollow(update: Update, context: BotContext) -> None:
     if message is None or chat is None:
         return
     phrase = " ".join(context.args or []).strip()
+    if phrase and not await may_change_chat(update, context):
+        return
     if not phrase:
         follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat.id)]
         listed = ", ".join(follows) if follows else "nothing yet"

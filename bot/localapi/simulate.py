@@ -243,6 +243,7 @@ class SimulatedUsers:
                 raise ValueError("a group message needs chat_id")
             title = chat_title or f"Group {chat_id}"
             chat = world.chats.get(chat_id) or world.group_chat(chat_id, title, chat_type)
+            chat.members.setdefault(user_id, "member")
         user = world.remember_user(user_id, first_name, username=username)
         message: JsonDict = {
             "message_id": chat.next_message_id(),
