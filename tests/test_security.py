@@ -7,10 +7,22 @@ import asyncio
 import time
 from pathlib import Path
 
-from harness import ADMIN, ALICE, BOB, BotUnderTest, make_settings, services, start_bot
+import pytest
+from harness import (
+    ADMIN,
+    ALICE,
+    BOB,
+    BotUnderTest,
+    add_subscribers,
+    make_settings,
+    services,
+    start_bot,
+)
 
+from bot.config import load_settings
+from bot.errors import ConfigError
 from bot.handlers.permissions import GROUP_REFUSAL
-from bot.localapi import LocalBotApiServer
+from bot.localapi import Fault, LocalBotApiServer
 from bot.storage import FollowLimitReached, Storage
 
 CHILD_LABOUR = "Global progress to end child labour has stalled"
@@ -170,3 +182,83 @@ async def test_only_a_groups_administrators_change_its_subscription_topics_and_s
     # Telegram was asked once per member: the answer is remembered briefly.
     asked = [r for r in server.requests if r.method.lower() == "getchatmember"]
     assert len(asked) == 2, asked
+
+
+# --- 8. forged or odd input gets an answer, never "something went wrong" --------------------
+
+ONE_MESSAGE = "/broadcast Harbour workers win a pay rise | 2021-06-11 | Dock workers agreed."
+
+
+async def test_forged_stop_buttons_from_an_admin_are_answered_without_an_error(
+    bot: BotUnderTest,
+) -> None:
+    _note, item = await bot.say(ONE_MESSAGE, user=ADMIN, expect=2)
+    for data in ("b:stop:abc", "b:stop:" + "9" * 40, "b:stop:-1", "s:time:9999"):
+        pressed = bot.server.forged_press(ADMIN, data, message_id=item.message_id)
+        answer = await bot.server.wait_for_callback_answer(pressed)
+        assert (answer.text and "expired" in answer.text) or "out of date" in (answer.text or "")
+    await asyncio.sleep(0.3)
+    assert not [m for m in bot.server.messages(ADMIN) if "went wrong" in m.text]
+
+
+async def test_buttons_pressed_on_an_inline_message_are_answered(bot: BotUnderTest) -> None:
+    await bot.say("/subscribe 08:00 UTC")
+    for data in ("s:time:0700", "b:stop:1", "m:1:child labour", "x"):
+        pressed = bot.server.forged_press(ALICE, data, inline_message_id="AAEAAAE-inline")
+        await bot.server.wait_for_callback_answer(pressed)
+    pressed = bot.server.forged_press(ADMIN, "b:send:abc", inline_message_id="AAEAAAE-inline")
+    await bot.server.wait_for_callback_answer(pressed)
+
+
+async def test_the_edit_buttons_form_keeps_a_bar_inside_a_field(bot: BotUnderTest) -> None:
+    await bot.say("/broadcast", user=ADMIN)
+    await bot.say("Ports | harbours: pay rise", user=ADMIN)
+    await bot.say("2021-06-11", user=ADMIN)
+    await bot.say("Dock workers | crane drivers agreed.", user=ADMIN)
+    _note, item = await bot.say("skip", user=ADMIN, expect=2)
+    edits = len(bot.server.messages(ADMIN))
+    data = next(d for label, d in item.buttons if label == "Edit" and d)
+    bot.server.user_presses(ADMIN, item.message_id, data)
+    form = (await bot.server.wait_for_messages(ADMIN, edits + 1))[-1]
+    line = form.text.splitlines()[-1]
+    _note, again = await bot.say(line, user=ADMIN, expect=2)
+    assert "Ports | harbours: pay rise" in again.text
+    assert "Dock workers | crane drivers agreed." in again.text
+
+
+async def test_factory_is_not_a_time_zone(bot: BotUnderTest) -> None:
+    (reply,) = await bot.say("/subscribe 08:00 Factory")
+    assert "You are subscribed" not in reply.text
+    assert "Factory" in reply.text
+
+
+@pytest.mark.parametrize("value", ["-1001234567890,0", "0", "12345,-5"])
+def test_admin_ids_accept_only_positive_user_ids(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADMIN_IDS", value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None)
+    assert str(error.value).startswith("ADMIN_IDS: expected positive user ids")
+
+
+async def test_a_proxys_error_page_is_one_clean_line_in_the_broadcast_report(
+    bot: BotUnderTest,
+) -> None:
+    await add_subscribers(bot, [2001])
+    courier = services(bot).courier
+    assert courier is not None
+    courier.max_attempts = 1
+    _note, item = await bot.say(ONE_MESSAGE, user=ADMIN, expect=2)
+    bot.server.inject("sendMessage", Fault.bad_gateway())
+    await bot.press(item, "Send", user=ADMIN)
+    report = ""
+    for _ in range(100):
+        done = [m.text for m in bot.server.messages(ADMIN) if "Broadcast finished" in m.text]
+        if done:
+            report = done[-1]
+            break
+        await asyncio.sleep(0.1)
+    reason = next(line for line in report.splitlines() if line.startswith("• "))
+    assert "Bad Gateway (502)" in reason
+    assert "<" not in reason and "html" not in reason and len(reason) < 130

@@ -32,6 +32,7 @@ from bot.delivery.broadcast import (
     Progress,
     broadcast_text,
     draft_item,
+    escape_separator,
     parse_date,
     parse_one_message,
     progress_text,
@@ -196,16 +197,20 @@ def _one_message_form(item: NewsItem) -> str:
     parts = [item.title, item.date.isoformat(), item.summary]
     if item.url:
         parts.append(item.url)
-    return "/broadcast " + " | ".join(parts)
+    # A "|" inside a field is written "\|", so the form reads back as the same fields.
+    return "/broadcast " + " | ".join(escape_separator(part) for part in parts)
 
 
 async def preview_button(update: Update, context: BotContext) -> None:
     """Send / Edit / Cancel under a preview, and Cancel under a running broadcast."""
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
+    if query is None:
         return
     if not is_admin(update, context):
         await _refuse(update)
+        return
+    if not isinstance(query.message, Message):
+        await query.answer("This button has expired.")  # inline, or a message too old
         return
     action = callbacks.decode(query.data)
     if not isinstance(action, callbacks.BroadcastAction):

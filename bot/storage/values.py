@@ -35,11 +35,18 @@ def parse_clock(value: str) -> dt.time:
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
+# Files in the zone database that are not places: "Factory" means "local time not set" and
+# shows as "-00"; the others are the system's aliases, not zone names.
+_NOT_ZONES = frozenset({"factory", "localtime", "posixrules", "posix", "right"})
+
+
 def check_timezone(value: str) -> str:
     """An IANA zone name such as ``Europe/Berlin``; raises ValueError otherwise."""
     name = value.strip()
     try:
         if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError
+        if name.split("/")[0].casefold() in _NOT_ZONES:
             raise ValueError
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
