@@ -19,9 +19,12 @@ from harness import (
     start_bot,
 )
 
+from bot.app import refresh_knowledge
+from bot.cli import main
 from bot.config import load_settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ImportFormatError
 from bot.handlers.permissions import GROUP_REFUSAL
+from bot.knowledge.importers import import_text
 from bot.localapi import Fault, LocalBotApiServer
 from bot.storage import FollowLimitReached, Storage
 
@@ -262,3 +265,59 @@ async def test_a_proxys_error_page_is_one_clean_line_in_the_broadcast_report(
     reason = next(line for line in report.splitlines() if line.startswith("• "))
     assert "Bad Gateway (502)" in reason
     assert "<" not in reason and "html" not in reason and len(reason) < 130
+
+
+# --- 7. a date more than a day ahead, or before 1900, is refused with its field named --------
+
+FAR_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Harbour news</title>
+<item><title>Dock workers win a pay rise</title><description>A deal.</description>
+<pubDate>Fri, 31 Dec 9999 09:30:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01", "1899-12-31"])
+def test_newsbot_check_refuses_a_far_date_naming_the_field(
+    date: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "far.yaml"
+    path.write_text(
+        f"items:\n- {{id: far-1, title: Far, date: '{date}', summary: S}}\n", encoding="utf-8"
+    )
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}: item 1 (id 'far-1'): date: {date}" in err
+
+
+def test_newsbot_import_refuses_a_far_date_in_a_listing_and_in_a_feed() -> None:
+    listing = "1. Dock workers win a pay rise\n31 December 9999\nA deal was agreed.\n"
+    with pytest.raises(ImportFormatError, match=r"news.txt:1: .*date: 9999-12-31 is more than"):
+        import_text(listing, "news.txt")
+    with pytest.raises(ImportFormatError, match=r"entry 1 .*date: 9999-12-31 is more than"):
+        import_text(FAR_FEED, "feed.xml")
+
+
+async def test_a_broadcast_with_a_far_date_is_refused_naming_the_date(bot: BotUnderTest) -> None:
+    for date in ("9999-12-31", "0001-01-01"):
+        (reply,) = await bot.say(f"/broadcast Title | {date} | Summary.", user=ADMIN)
+        assert reply.text.startswith(f"The date is not valid: {date}")
+    await bot.say("/broadcast", user=ADMIN)
+    await bot.say("A title", user=ADMIN)
+    (reply,) = await bot.say("9999-12-31", user=ADMIN)
+    assert reply.text.startswith("The date is not valid: 9999-12-31 is more than a day ahead")
+
+
+async def test_a_knowledge_edit_with_a_far_date_is_refused_and_the_admins_told(
+    bot: BotUnderTest,
+) -> None:
+    bot.server.add_private_chat(ADMIN)
+    path = bot.settings.knowledge_file
+    path.write_text(
+        "items:\n- {id: far-1, title: Far, date: '9999-12-31', summary: S}\n", encoding="utf-8"
+    )
+    outcome = await refresh_knowledge(services(bot), bot.app.bot)
+    assert outcome.problems
+    (notice,) = await bot.server.wait_for_messages(ADMIN, 1)
+    assert f"{path}: item 1 (id 'far-1'): date: 9999-12-31 is more than a day ahead" in notice.text
+    (latest,) = await bot.say("/latest 1")
+    assert "Far" not in latest.text

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.knowledge.models import NewsItem, slugify
+from bot.knowledge.models import NewsItem, date_problem, slugify
 from bot.knowledge.newsroom import Newsroom
 from bot.messages.render import escape, render_item
 from bot.storage import Broadcast, NewOutboxMessage, Storage
@@ -65,6 +65,14 @@ def escape_separator(field: str) -> str:
     return field.replace("|", "\\|")
 
 
+def date_refusal(date: dt.date, today: dt.date) -> str | None:
+    """What to tell an admin whose item date is implausible, or None."""
+    problem = date_problem(date, today)
+    return (
+        None if problem is None else f"The date is not valid: {problem}. Use YYYY-MM-DD or today."
+    )
+
+
 def parse_one_message(text: str, today: dt.date) -> Draft | str:
     """``Title | date | Summary | link`` → a draft, or what is wrong with it.
 
@@ -77,6 +85,9 @@ def parse_one_message(text: str, today: dt.date) -> Draft | str:
     date = parse_date(date_text, today)
     if date is None:
         return f"The date “{date_text}” is not a date. Use YYYY-MM-DD or today."
+    refused = date_refusal(date, today)
+    if refused is not None:
+        return refused
     url = parts[3] if len(parts) == 4 and parts[3] else None
     return Draft(title=title, date=date, summary=summary, url=url)
 

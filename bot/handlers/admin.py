@@ -31,6 +31,7 @@ from bot.delivery.broadcast import (
     Draft,
     Progress,
     broadcast_text,
+    date_refusal,
     draft_item,
     escape_separator,
     parse_date,
@@ -140,6 +141,10 @@ async def got_date(update: Update, context: BotContext) -> int:
     date = parse_date(message.text, _today(context))
     if date is None:
         await message.reply_text("That is not a date. Use YYYY-MM-DD, or today.")
+        return DATE
+    refused = date_refusal(date, _today(context))
+    if refused is not None:
+        await message.reply_text(refused)
         return DATE
     draft = _draft(context)
     context.user_state["broadcast_draft"] = Draft(title=draft.title, date=date)
