@@ -4,6 +4,8 @@ forged client can do, and what they cannot."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from harness import (
     ADMIN,
     ALICE,
     BOB,
+    ROOT,
     BotUnderTest,
     add_subscribers,
     make_settings,
@@ -25,7 +28,7 @@ from bot.config import load_settings
 from bot.errors import ConfigError, ImportFormatError
 from bot.handlers.permissions import GROUP_REFUSAL
 from bot.knowledge.importers import import_text
-from bot.localapi import Fault, LocalBotApiServer
+from bot.localapi import TEST_TOKEN, Fault, LocalBotApiServer
 from bot.storage import FollowLimitReached, Storage
 
 CHILD_LABOUR = "Global progress to end child labour has stalled"
@@ -321,3 +324,42 @@ async def test_a_knowledge_edit_with_a_far_date_is_refused_and_the_admins_told(
     assert f"{path}: item 1 (id 'far-1'): date: 9999-12-31 is more than a day ahead" in notice.text
     (latest,) = await bot.say("/latest 1")
     assert "Far" not in latest.text
+
+
+# --- 4. a token the server rejects is named, never printed ----------------------------------
+
+REJECTED_TOKEN = "987654321:AAHrejectedTokenNeverPrinted-0123456789"
+
+
+@pytest.mark.parametrize("path", ["/bot", "/not-the-bot-api/bot"])
+async def test_a_rejected_token_or_a_wrong_base_url_stops_start_up_with_one_redacted_line(
+    path: str, tmp_path: Path
+) -> None:
+    async with LocalBotApiServer(token=TEST_TOKEN) as server:
+        base_url = server.base_url.removesuffix("/bot") + path
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADMIN"))}
+        env.update(
+            TELEGRAM_BOT_TOKEN=REJECTED_TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}",
+            KNOWLEDGE_FILE=str(ROOT / "knowledge" / "news.yaml"),
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    printed = (out + err).decode()
+    assert process.returncode == 2, printed
+    assert REJECTED_TOKEN.split(":")[1] not in printed
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    last = lines[-1]
+    assert last.startswith("newsbot run: "), printed
+    assert ("404 Not Found" in last) == (path != "/bot"), last
+    assert "Traceback" not in printed
