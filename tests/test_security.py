@@ -26,6 +26,7 @@ from bot.app import refresh_knowledge
 from bot.cli import main
 from bot.config import load_settings
 from bot.errors import ConfigError, ImportFormatError
+from bot.handlers.intake import strip_control_escapes
 from bot.handlers.permissions import GROUP_REFUSAL
 from bot.knowledge.importers import import_text
 from bot.localapi import TEST_TOKEN, Fault, LocalBotApiServer
@@ -363,3 +364,8 @@ async def test_a_rejected_token_or_a_wrong_base_url_stops_start_up_with_one_reda
     assert last.startswith("newsbot run: "), printed
     assert ("404 Not Found" in last) == (path != "/bot"), last
     assert "Traceback" not in printed
+
+
+def test_only_real_control_characters_are_stripped_from_telegrams_json() -> None:
+    raw = rb'{"text":"a\u0000b\u001bc\nd\\u0000e\u00e9\u000A"}'
+    assert strip_control_escapes(raw) == rb'{"text":"abc\nd\\u0000e\u00e9\u000A"}'
