@@ -1,5 +1,8 @@
 """Telegram handlers: thin, they parse an update, call a service and reply.
 
+Also here: ``intake`` (where updates enter: control characters stripped, floods throttled
+before any work, one lane per user) and ``permissions`` (group administrators).
+
 May import: ``context`` and every capability below it (questions, digests, delivery, messages,
 knowledge, retrieval, storage); nothing imports the handlers but ``app``.
 """

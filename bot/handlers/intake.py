@@ -7,7 +7,10 @@
 - One sender's updates run one after another (grammY's ``sequentialize``), different senders
   in parallel; so a flood occupies one lane, never the bot's shared concurrency.
 - Waiting for a chat's send slot (1 message/s to a private chat) gives the shared slot back
-  (``ratelimit.release_slot_while``), so replies queued for one chat never stall the others.
+  (``ratelimit.current_slot``), so replies queued for one chat never stall the others.
+
+Updates that are not a user's request (the bot blocked or unblocked, ``my_chat_member``)
+are never throttled. When the bot stops, updates still waiting in a lane are dropped.
 """
 
 from __future__ import annotations
