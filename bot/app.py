@@ -68,6 +68,7 @@ def build_application(
         raise ValueError("a bot token is needed: set TELEGRAM_BOT_TOKEN or use console mode")
     limits = Limits(overall_per_second=settings.send_rate_per_second)
     throttle = QuestionThrottle(settings.questions_per_minute)
+    intake = FairUpdates(throttle, _tell_throttled)
     app: NewsbotApp = (
         ApplicationBuilder()
         .token(bot_token)
@@ -85,7 +86,7 @@ def build_application(
         .pool_timeout(POOL_TIMEOUT)
         # Throttling, one lane per sender and shared slots given back while a reply waits
         # for its chat's turn: see bot/handlers/intake.py.
-        .concurrent_updates(FairUpdates(throttle, _tell_throttled))
+        .concurrent_updates(intake)
         .get_updates_request(CleanUpdatesRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -95,6 +96,7 @@ def build_application(
     services.settings = settings
     services.clock = clock
     services.throttle = throttle
+    intake.accepting = lambda: app.running
     services.tick_seconds = tick_seconds
     register_handlers(app)
     return app
@@ -257,9 +259,6 @@ async def running(app: NewsbotApp, *, poll_timeout: int = 1) -> AsyncIterator[Ne
             finally:
                 if app.updater.running:
                     await app.updater.stop()
-                if isinstance(app.update_processor, FairUpdates):
-                    # Updates still waiting in a flooder's lane are dropped, not replied to.
-                    app.update_processor.stop_admitting()
                 if app.running:
                     await app.stop()
         finally:

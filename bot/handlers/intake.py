@@ -138,18 +138,16 @@ class FairUpdates(BaseUpdateProcessor):
         self._clock = clock
         self._lanes: dict[int, _Lane] = {}
         self._notices: set[asyncio.Task[None]] = set()
-        self._closing = False
+        # False once the application is stopping: updates not started yet are dropped, so a
+        # stop waits for the handlers running, not for a flooder's backlog at 1 reply/s.
+        self.accepting: Callable[[], bool] = lambda: True
 
     async def initialize(self) -> None:
-        self._closing = False
+        """Nothing to open."""
 
     async def shutdown(self) -> None:
         for task in list(self._notices):
             task.cancel()
-
-    def stop_admitting(self) -> None:
-        """Updates not started yet are dropped: a stop waits only for those running."""
-        self._closing = True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         sender = sender_of(update)
@@ -164,7 +162,7 @@ class FairUpdates(BaseUpdateProcessor):
         lane = self._lane(sender)
         try:
             async with lane.lock if lane is not None else contextlib.nullcontext():
-                if self._closing:
+                if not self.accepting():
                     _close(coroutine)
                     return
                 slot = _Slot(self._slots)
