@@ -22,6 +22,7 @@ from bot.delivery.telegram_sender import TelegramSender
 from bot.digests.alerts import queue_alerts
 from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
 from bot.handlers import admin, register_handlers
+from bot.handlers.intake import THROTTLED_TEXT, CleanUpdatesRequest, FairUpdates
 from bot.knowledge.models import NewsItem
 from bot.knowledge.newsroom import Newsroom, ReloadOutcome
 from bot.messages.render import MESSAGE_LIMIT
@@ -66,6 +67,8 @@ def build_application(
     if bot_token is None:
         raise ValueError("a bot token is needed: set TELEGRAM_BOT_TOKEN or use console mode")
     limits = Limits(overall_per_second=settings.send_rate_per_second)
+    throttle = QuestionThrottle(settings.questions_per_minute)
+    intake = FairUpdates(throttle, _tell_throttled)
     app: NewsbotApp = (
         ApplicationBuilder()
         .token(bot_token)
@@ -81,7 +84,10 @@ def build_application(
         # JSON bodies saved about 4% CPU per answer here, but not every server takes them.
         .connection_pool_size(POOL_SIZE)
         .pool_timeout(POOL_TIMEOUT)
-        .concurrent_updates(True)
+        # Throttling, one lane per sender and shared slots given back while a reply waits
+        # for its chat's turn: see bot/handlers/intake.py.
+        .concurrent_updates(intake)
+        .get_updates_request(CleanUpdatesRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -89,10 +95,24 @@ def build_application(
     services = app.bot_data
     services.settings = settings
     services.clock = clock
-    services.throttle = QuestionThrottle(settings.questions_per_minute)
+    services.throttle = throttle
+    intake.accepting = lambda: app.running
     services.tick_seconds = tick_seconds
     register_handlers(app)
     return app
+
+
+async def _tell_throttled(update: Update, wait: float) -> None:
+    """The one notice a flooding user gets per window."""
+    bot = update.get_bot()
+    text = THROTTLED_TEXT.format(seconds=int(wait) + 1)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text)
+        elif update.effective_message is not None and update.inline_query is None:
+            await bot.send_message(update.effective_message.chat_id, text)
+    except TelegramError as exc:
+        logger.info("could not send the slow-down notice: %s", exc)
 
 
 async def _post_init(app: NewsbotApp) -> None:

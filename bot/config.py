@@ -68,6 +68,19 @@ class Settings(BaseSettings):
             return frozenset(int(part) for part in parts)
         return value
 
+    @field_validator("admin_ids")
+    @classmethod
+    def _admins_are_users(cls, value: frozenset[int]) -> frozenset[int]:
+        # A user's id is positive; groups and channels have negative ids, and an admin
+        # notice sent to one would reach everyone in it.
+        wrong = sorted(i for i in value if i <= 0)
+        if wrong:
+            raise ValueError(
+                f"expected positive user ids such as 12345,67890, got {wrong[0]} "
+                "(a group's or channel's id is negative; 0 is nobody)"
+            )
+        return value
+
     @field_validator("default_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:

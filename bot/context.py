@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,6 +22,40 @@ from bot.storage import Storage, utc_now
 T = TypeVar("T")
 
 
+class GroupAdmins:
+    """Whether a user administers a group, as getChatMember said, remembered briefly.
+
+    Briefly: a demoted administrator loses the right within ``ttl`` seconds, and a burst of
+    commands in a group costs one getChatMember per member, not one per command.
+    """
+
+    def __init__(
+        self,
+        ttl: float = 60.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._known: dict[tuple[int, int], tuple[bool, float]] = {}
+
+    def get(self, chat_id: int, user_id: int) -> bool | None:
+        """What was said within ``ttl``; None when nothing was, or it is too old."""
+        found = self._known.get((chat_id, user_id))
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]
+
+    def put(self, chat_id: int, user_id: int, is_admin: bool) -> None:
+        now = self._clock()
+        if len(self._known) >= self.max_entries:
+            self._known = {k: v for k, v in self._known.items() if v[1] > now}
+            if len(self._known) >= self.max_entries:
+                self._known.clear()
+        self._known[(chat_id, user_id)] = (is_admin, now + self.ttl)
+
+
 class Services:
     """What handlers need, opened in ``post_init`` and closed in ``post_shutdown``."""
 
@@ -32,6 +67,7 @@ class Services:
         self.courier: Courier | None = None
         self.scheduler: DigestScheduler | None = None
         self.throttle = QuestionThrottle(per_minute=20)
+        self.group_admins = GroupAdmins()
         self.tick_seconds = TICK_SECONDS
         self.broadcaster: Broadcaster | None = None
         self.question_log: QuestionLog | None = None

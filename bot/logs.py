@@ -15,6 +15,16 @@ from typing import Any
 REDACTED = "<redacted-token>"
 
 
+class _TokenRejectedFilter(logging.Filter):
+    """python-telegram-bot logs a rejected token with its traceback before raising it; the
+    entry point prints that failure as one line naming the problem, so the record is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import InvalidToken
+
+        return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+
+
 def install_redaction(secrets: Iterable[str]) -> None:
     """Replace each secret in every log record created from now on."""
     hidden = [s for s in secrets if s]
@@ -51,3 +61,5 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     # httpx logs every request URL at INFO, and the URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_TokenRejectedFilter())

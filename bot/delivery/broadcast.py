@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.knowledge.models import NewsItem, slugify
+from bot.knowledge.models import NewsItem, date_problem, slugify
 from bot.knowledge.newsroom import Newsroom
 from bot.messages.render import escape, render_item
 from bot.storage import Broadcast, NewOutboxMessage, Storage
@@ -57,15 +57,37 @@ def parse_date(text: str, today: dt.date) -> dt.date | None:
     return None
 
 
+_SEPARATOR = re.compile(r"(?<!\\)\|")
+
+
+def escape_separator(field: str) -> str:
+    """A field for the one-message form: its own ``|`` escaped with a backslash."""
+    return field.replace("|", "\\|")
+
+
+def date_refusal(date: dt.date, today: dt.date) -> str | None:
+    """What to tell an admin whose item date is implausible, or None."""
+    problem = date_problem(date, today)
+    return (
+        None if problem is None else f"The date is not valid: {problem}. Use YYYY-MM-DD or today."
+    )
+
+
 def parse_one_message(text: str, today: dt.date) -> Draft | str:
-    """``Title | date | Summary | link`` → a draft, or what is wrong with it."""
-    parts = [part.strip() for part in text.split("|")]
+    """``Title | date | Summary | link`` → a draft, or what is wrong with it.
+
+    A ``|`` inside a field is escaped with a backslash (the Edit button's form does so).
+    """
+    parts = [part.strip().replace("\\|", "|") for part in _SEPARATOR.split(text)]
     if len(parts) < 3 or len(parts) > 4:
         return f"Usage: {ONE_MESSAGE_FORMAT}\nOr send /broadcast alone to be asked step by step."
     title, date_text, summary = parts[:3]
     date = parse_date(date_text, today)
     if date is None:
         return f"The date “{date_text}” is not a date. Use YYYY-MM-DD or today."
+    refused = date_refusal(date, today)
+    if refused is not None:
+        return refused
     url = parts[3] if len(parts) == 4 and parts[3] else None
     return Draft(title=title, date=date, summary=summary, url=url)
 
@@ -118,6 +140,20 @@ class Progress:
         return self.sent / self.elapsed if self.elapsed > 0 else 0.0
 
 
+_TAGS = re.compile(r"<[^>]*>")
+# python-telegram-bot quotes a body it cannot parse: "Bad Gateway (502). Parsing the server
+# response b'<html>...' failed". The page is a proxy's, not a reason anyone can act on.
+_UNPARSED = re.compile(r"\.?\s*Parsing the server response .* failed", re.DOTALL)
+REASON_CHARS = 120
+
+
+def reason_line(reason: str) -> str:
+    """A failure reason as one clean line: no quoted page, no markup, at most 120 characters."""
+    text = _UNPARSED.sub(" (the answer was not Telegram's)", reason)
+    text = " ".join(_TAGS.sub(" ", text).replace("\\r", " ").replace("\\n", " ").split())
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1].rstrip() + "…"
+
+
 def progress_text(progress: Progress) -> str:
     """The admin's progress message, and at the end the report."""
     b = progress.broadcast
@@ -132,7 +168,11 @@ def progress_text(progress: Progress) -> str:
     if progress.done:
         state = "cancelled" if b.status == "cancelled" else "finished"
         lines.insert(0, f"✅ Broadcast {state}.")
-        lines.extend(f"• {escape(reason)}: {count}" for reason, count in progress.reasons.items())
+        reasons: dict[str, int] = {}
+        for reason, count in progress.reasons.items():
+            line = reason_line(reason)
+            reasons[line] = reasons.get(line, 0) + count
+        lines.extend(f"• {escape(reason)}: {count}" for reason, count in reasons.items())
     return "\n".join(lines)
 
 

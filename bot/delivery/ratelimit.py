@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -27,6 +28,31 @@ logger = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 MAX_TRACKED_CHATS = 10_000
+
+
+class SharedSlot(Protocol):
+    """The bot's shared concurrency held by the task that makes a request (an update's)."""
+
+    async def give_back_while(self, wait: Awaitable[None]) -> None:
+        """Await ``wait`` without holding the slot; hold it again afterwards."""
+
+
+# Set by the update intake around each handler: waiting for a chat's turn gives it back, so
+# replies queued for one busy chat never hold the slots every other chat's updates need.
+current_slot: contextvars.ContextVar[SharedSlot | None] = contextvars.ContextVar(
+    "current_slot", default=None
+)
+
+
+async def _pause(seconds: float) -> None:
+    if seconds <= 0:
+        await asyncio.sleep(0)
+        return
+    slot = current_slot.get()
+    if slot is None:
+        await asyncio.sleep(seconds)
+    else:
+        await slot.give_back_while(asyncio.sleep(seconds))
 
 
 class Pace:
@@ -104,8 +130,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     async def _wait_turn(self, chat_id: int | str | None) -> None:
         loop = asyncio.get_running_loop()
         if chat_id is not None:
-            await asyncio.sleep(self._chat_pace(chat_id).reserve(loop.time()))
-            await asyncio.sleep(self._overall.reserve(loop.time()))
+            await _pause(self._chat_pace(chat_id).reserve(loop.time()))
+            await _pause(self._overall.reserve(loop.time()))
 
     async def process_request(
         self,

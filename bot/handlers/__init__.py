@@ -1,5 +1,8 @@
 """Telegram handlers: thin, they parse an update, call a service and reply.
 
+Also here: ``intake`` (where updates enter: control characters stripped, floods throttled
+before any work, one lane per user) and ``permissions`` (group administrators).
+
 May import: ``context`` and every capability below it (questions, digests, delivery, messages,
 knowledge, retrieval, storage); nothing imports the handlers but ``app``.
 """
@@ -11,6 +14,7 @@ from typing import Any
 
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -43,6 +47,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler. Order matters: the first matching handler in a group wins."""
     new_messages = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
+    # An edited message runs nothing again: "/follow alpha" edited to "/follow beta" would
+    # follow both, an edited /broadcast would publish twice. Group -1 runs before the rest.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, _ignore_edit), group=-1)
     # Commands first, so "/search x" is never read as a question.
     # The admin conversation first: while an admin is in it, their text is its answer.
     for handler in admin.handlers():
@@ -88,3 +95,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         MessageHandler(new_messages & private & filters.COMMAND, common.unknown_command)
     )
     app.add_error_handler(common.on_error)
+
+
+async def _ignore_edit(update: object, context: object) -> None:
+    """Edited messages and posts stop here: no command or question runs a second time."""
+    raise ApplicationHandlerStop

@@ -31,7 +31,9 @@ from bot.delivery.broadcast import (
     Draft,
     Progress,
     broadcast_text,
+    date_refusal,
     draft_item,
+    escape_separator,
     parse_date,
     parse_one_message,
     progress_text,
@@ -140,6 +142,10 @@ async def got_date(update: Update, context: BotContext) -> int:
     if date is None:
         await message.reply_text("That is not a date. Use YYYY-MM-DD, or today.")
         return DATE
+    refused = date_refusal(date, _today(context))
+    if refused is not None:
+        await message.reply_text(refused)
+        return DATE
     draft = _draft(context)
     context.user_state["broadcast_draft"] = Draft(title=draft.title, date=date)
     await message.reply_text("Summary?")
@@ -196,16 +202,20 @@ def _one_message_form(item: NewsItem) -> str:
     parts = [item.title, item.date.isoformat(), item.summary]
     if item.url:
         parts.append(item.url)
-    return "/broadcast " + " | ".join(parts)
+    # A "|" inside a field is written "\|", so the form reads back as the same fields.
+    return "/broadcast " + " | ".join(escape_separator(part) for part in parts)
 
 
 async def preview_button(update: Update, context: BotContext) -> None:
     """Send / Edit / Cancel under a preview, and Cancel under a running broadcast."""
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
+    if query is None:
         return
     if not is_admin(update, context):
         await _refuse(update)
+        return
+    if not isinstance(query.message, Message):
+        await query.answer("This button has expired.")  # inline, or a message too old
         return
     action = callbacks.decode(query.data)
     if not isinstance(action, callbacks.BroadcastAction):

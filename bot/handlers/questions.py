@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from telegram import Message, Update
 from telegram.constants import ChatType, MessageEntityType
@@ -27,14 +26,8 @@ SEARCH_LIMIT = answers.PAGE_SIZE * answers.MAX_PAGES
 
 
 async def _answer_question(message: Message, context: BotContext, question: str) -> None:
+    # A flooding user was throttled before this handler ran (bot/handlers/intake.py).
     question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-    user_id = message.from_user.id if message.from_user else message.chat_id
-    wait = context.bot_data.throttle.check(user_id, time.monotonic())
-    if wait:
-        await message.reply_text(
-            f"You are asking very quickly. Please wait {int(wait) + 1} seconds and ask again."
-        )
-        return
     result = context.newsroom.retriever.search(question, limit=SEARCH_LIMIT)
     reply = answers.answer(result, _fallback(result, context))
     await send_reply(context.bot, message.chat_id, reply, reply_to=_reply_to(message))

@@ -14,10 +14,13 @@ from bot.delivery.replies import edit_reply, send_reply
 from bot.digests.digest import explain_silence
 from bot.digests.schedule import describe_wait, next_due
 from bot.digests.subscribing import parse_subscribe_args
+from bot.handlers.permissions import may_change_chat
 from bot.messages import callbacks
+from bot.messages.render import escape
 from bot.messages.reply import Button, Reply
-from bot.storage import Subscription
+from bot.storage import FollowLimitReached, Subscription
 from bot.storage.follows import MAX_PHRASE_LENGTH
+from bot.storage.values import clean_topic
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     """/subscribe [HH:MM] [Area/City]: subscribe, or change the time of the subscription."""
     message = update.effective_message
     chat = await _seen(update, context)
-    if message is None or chat is None:
+    if message is None or chat is None or not await may_change_chat(update, context):
         return
     settings = context.settings
     choice = parse_subscribe_args(
@@ -83,7 +86,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     """/unsubscribe: stop the daily digest."""
     message = update.effective_message
     chat = update.effective_chat
-    if message is None or chat is None:
+    if message is None or chat is None or not await may_change_chat(update, context):
         return
     if await context.storage.subscriptions.unsubscribe(chat.id):
         await message.reply_text(
@@ -178,7 +181,8 @@ async def digest(update: Update, context: BotContext) -> None:
 
 def _settings_reply(sub: Subscription, follows: list[str], now: dt.datetime) -> Reply:
     empty = "on" if sub.send_empty else "off"
-    topics = ", ".join(follows) if follows else "none (add one with /follow WORDS)"
+    # Topics are what users typed: escaped, or "/follow <a href=...>" would become a link.
+    topics = escape(", ".join(follows)) if follows else "none (add one with /follow WORDS)"
     text = (
         f"<b>Your settings</b>\n"
         f"Digest time: {sub.digest_time:%H:%M}\n"
@@ -214,7 +218,13 @@ async def settings(update: Update, context: BotContext) -> None:
 async def settings_button(update: Update, context: BotContext) -> None:
     """A /settings button: change the time, toggle "nothing new", or explain zones."""
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
+    if query is None:
+        return
+    if not isinstance(query.message, Message):
+        # From an inline message, or one too old to read: answered, never left spinning.
+        await query.answer("These settings are out of date. Send /settings again.")
+        return
+    if not await may_change_chat(update, context):
         return
     action = callbacks.decode(query.data)
     chat_id = query.message.chat_id
@@ -251,17 +261,18 @@ async def follow(update: Update, context: BotContext) -> None:
     """/follow WORDS: push new items on this topic at once."""
     message = update.effective_message
     chat = await _seen(update, context)
-    if message is None or chat is None:
+    if message is None or chat is None or not await may_change_chat(update, context):
         return
-    phrase = " ".join(context.args or []).strip()
+    phrase = " ".join(clean_topic(" ".join(context.args or [])).split())
     if not phrase or len(phrase) > MAX_PHRASE_LENGTH:
         await message.reply_text(FOLLOW_USAGE)
         return
-    current = await context.storage.follows.list_for_chat(chat.id)
-    if len(current) >= MAX_FOLLOWS:
+    try:
+        added = await context.storage.follows.follow(chat.id, phrase, limit=MAX_FOLLOWS)
+    except FollowLimitReached:
         await message.reply_text(f"You follow {MAX_FOLLOWS} topics already. /unfollow one first.")
         return
-    if await context.storage.follows.follow(chat.id, phrase):
+    if added:
         await message.reply_text(
             f"Following “{phrase}”: I will message you as soon as news on it arrives."
         )
@@ -276,6 +287,8 @@ async def unfollow(update: Update, context: BotContext) -> None:
     if message is None or chat is None:
         return
     phrase = " ".join(context.args or []).strip()
+    if phrase and not await may_change_chat(update, context):
+        return
     if not phrase:
         follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat.id)]
         listed = ", ".join(follows) if follows else "nothing yet"

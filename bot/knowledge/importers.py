@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import feedparser
 
 from bot.errors import ImportFormatError
-from bot.knowledge.models import NewsItem, slugify
+from bot.knowledge.models import NewsItem, date_problem, slugify
 
 _HEADING = re.compile(r"^\s*(\d{1,5})\.\s+(\S.*?)\s*$")
 _MONTHS = {
@@ -76,6 +76,9 @@ def _finish(draft: _Draft, source: str) -> NewsItem:
         raise ImportFormatError(source, draft.line, f"item {draft.title!r} has no date line")
     if not draft.summary:
         raise ImportFormatError(source, draft.line, f"item {draft.title!r} has no summary")
+    problem = date_problem(draft.date)
+    if problem is not None:
+        raise ImportFormatError(source, draft.line, f"item {draft.title!r}: date: {problem}")
     summary = " ".join(draft.summary)
     # Scraped listings end with the text of a link that was lost ("Find out more: &"):
     # drop a lone trailing symbol, then a short lead-in ending in a colon.
@@ -170,6 +173,9 @@ def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
         if stamp is None:
             raise ImportFormatError(source, 0, f"{where} has no date (pubDate or updated)")
         date = dt.date(stamp.tm_year, stamp.tm_mon, stamp.tm_mday)
+        problem = date_problem(date)
+        if problem is not None:
+            raise ImportFormatError(source, 0, f"{where}: date: {problem}")
         summary = _plain(entry.get("summary", "")) or title
         link = entry.get("link") or None
         url = link if link and re.match(r"^https?://\S+$", link) else None

@@ -23,6 +23,21 @@ from pydantic import (
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
+def date_problem(date: dt.date, today: dt.date | None = None) -> str | None:
+    """Why ``date`` cannot be a news item's date, or None.
+
+    More than a day ahead of today (UTC; a day of slack for time zones ahead of UTC) would
+    sit first in "latest news" for ever; before 1900 is a typo, not news.
+    """
+    today = today or dt.datetime.now(dt.UTC).date()
+    if date < EARLIEST_DATE:
+        return f"{date.isoformat()} is before 1900"
+    if date > today + dt.timedelta(days=1):
+        return f"{date.isoformat()} is more than a day ahead of today ({today.isoformat()})"
+    return None
 
 
 class NewsItem(BaseModel):
@@ -47,6 +62,14 @@ class NewsItem(BaseModel):
             return value.date()
         if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             raise ValueError("expected an ISO date such as 2021-06-10")
+        return value
+
+    @field_validator("date")
+    @classmethod
+    def _plausible_date(cls, value: dt.date) -> dt.date:
+        problem = date_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.localapi.faults import Fault
 from bot.localapi.recording import CallbackAnswer, RecordedMessage, RequestRecord, WaitTimeout
-from bot.localapi.state import World, commands_key
+from bot.localapi.state import MEMBER_STATUSES, World, commands_key
 
 JsonDict = dict[str, Any]
 
@@ -39,6 +39,13 @@ class Controls:
         if chat_type not in ("group", "supergroup", "channel"):
             raise ValueError(f"not a group chat type: {chat_type}")
         return self.world.group_chat(chat_id, title, chat_type).to_json()
+
+    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+        """A group member's status, as getChatMember reports it ("administrator", ...)."""
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"not a chat member status: {status}")
+        self.world.remember_user(user_id)
+        self.world.find_chat(chat_id).members[user_id] = status
 
     def deactivate(self, chat_id: int) -> None:
         """The user deleted their account: sends answer 403 "user is deactivated"."""

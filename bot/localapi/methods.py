@@ -67,6 +67,7 @@ class BotApi:
             "answercallbackquery": self.answer_callback_query,
             "sendchataction": self.send_chat_action,
             "getchat": self.get_chat,
+            "getchatmember": self.get_chat_member,
             "close": self.returns_true,
             "logout": self.returns_true,
         }
@@ -364,3 +365,49 @@ class BotApi:
                 "gifts_from_channels": True,
             },
         }
+
+    async def get_chat_member(self, params: Params) -> JsonDict:
+        """A ChatMember (https://core.telegram.org/bots/api#chatmember) in its status's shape."""
+        world = self.world
+        chat = world.find_chat(params.chat_id())
+        user_id = params.get_int("user_id")
+        if user_id is None:
+            raise bad_request("user_id is not specified")
+        if user_id == world.bot_id:
+            return {"status": "member", "user": world.bot_user()}
+        user = world.users.get(user_id)
+        if user is None:
+            raise bad_request("user not found")
+        if chat.type == "private":
+            status = "member" if user_id == chat.id else "left"
+        else:
+            status = chat.members.get(user_id, "left")
+        member: JsonDict = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            rights = (
+                "can_manage_chat",
+                "can_delete_messages",
+                "can_manage_video_chats",
+                "can_restrict_members",
+                "can_change_info",
+                "can_invite_users",
+            )
+            member.update(dict.fromkeys(rights, True))
+            member.update(
+                dict.fromkeys(
+                    (
+                        "can_be_edited",
+                        "is_anonymous",
+                        "can_promote_members",
+                        "can_post_stories",
+                        "can_edit_stories",
+                        "can_delete_stories",
+                    ),
+                    False,
+                )
+            )
+        elif status == "kicked":
+            member["until_date"] = 0
+        return member

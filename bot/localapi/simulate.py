@@ -152,6 +152,40 @@ class SimulatedUsers:
         self._deliver("callback_query", query, True)
         return query_id
 
+    def forged_press(
+        self,
+        user_id: int,
+        callback_data: str,
+        *,
+        message_id: int | None = None,
+        chat_id: int | None = None,
+        inline_message_id: str | None = None,
+    ) -> str:
+        """A modified client sends ``callback_data`` that no button carries; returns the id.
+
+        The query names a bot message (``message_id``) or an inline message
+        (``inline_message_id``: the query then has no ``message``, as from inline mode).
+        """
+        world = self.world
+        query_id = f"{user_id}{next(self._query_ids):08d}"
+        world.callback_queries[query_id] = world.now()
+        query: JsonDict = {
+            "id": query_id,
+            "from": world.remember_user(user_id),
+            "chat_instance": str(abs(hash((user_id, world.bot_id)))),
+            "data": callback_data,
+        }
+        if inline_message_id is not None:
+            query["inline_message_id"] = inline_message_id
+        else:
+            chat = world.find_chat(user_id if chat_id is None else chat_id)
+            message = chat.messages.get(message_id or 0)
+            if message is None or message_id not in chat.bot_message_ids:
+                raise ValueError(f"no bot message {message_id} in chat {chat.id}")
+            query["message"] = message
+        self._deliver("callback_query", query, True)
+        return query_id
+
     def inline_query(self, user_id: int, query: str, *, offset: str = "") -> str:
         """A user types ``@bot query``; returns the inline query id."""
         query_id = f"{user_id}{next(self._query_ids):08d}"
@@ -243,6 +277,7 @@ class SimulatedUsers:
                 raise ValueError("a group message needs chat_id")
             title = chat_title or f"Group {chat_id}"
             chat = world.chats.get(chat_id) or world.group_chat(chat_id, title, chat_type)
+            chat.members.setdefault(user_id, "member")
         user = world.remember_user(user_id, first_name, username=username)
         message: JsonDict = {
             "message_id": chat.next_message_id(),

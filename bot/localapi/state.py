@@ -30,6 +30,7 @@ TOKEN_PATTERN = re.compile(r"^(\d{1,20}):[A-Za-z0-9_-]{30,50}$")
 # getUpdates without allowed_updates delivers everything except these
 # (https://core.telegram.org/bots/api#getupdates).
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "left", "kicked"})
 
 
 def commands_key(scope: Any, language_code: str) -> str:
@@ -52,6 +53,9 @@ class Chat:
     last_message_id: int = 0
     messages: dict[int, JsonDict] = field(default_factory=dict)
     bot_message_ids: set[int] = field(default_factory=set)
+    # Group members' statuses ("creator", "administrator", "member", "left", "kicked");
+    # a user who writes in the group is a "member" unless set otherwise.
+    members: dict[int, str] = field(default_factory=dict)
 
     def to_json(self) -> JsonDict:
         data: JsonDict = {"id": self.id, "type": self.type}

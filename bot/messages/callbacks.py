@@ -72,8 +72,11 @@ def decode(data: str | None) -> Callback | None:
         return MorePage(query=m.group(2), page=int(m.group(1)))
     if m := re.fullmatch(r"i:([0-9a-f]{12})", data):
         return ShowItem(key=m.group(1))
-    if m := re.fullmatch(r"b:(send|edit|cancel|stop):([A-Za-z0-9_-]{1,40})", data):
+    if m := re.fullmatch(r"b:(send|edit|cancel):([A-Za-z0-9_-]{1,40})", data):
         return BroadcastAction(action=m.group(1), ref=m.group(2))
+    # A running broadcast's id: digits that fit the database's 64-bit integer.
+    if m := re.fullmatch(r"b:stop:([1-9][0-9]{0,17})", data):
+        return BroadcastAction(action="stop", ref=m.group(1))
     if m := re.fullmatch(r"s:(time:(?:[01]\d|2[0-3])[0-5]\d|empty:[01]|zone:)", data):
         setting, value = m.group(1).split(":")
         return SettingsAction(setting=setting, value=value)

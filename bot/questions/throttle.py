@@ -1,8 +1,17 @@
-"""Per-user limit on questions, so one user cannot starve the others."""
+"""Per-user limit on what a user sends, so one user cannot starve the others."""
 
 from __future__ import annotations
 
 from collections import deque
+from enum import Enum
+
+
+class Admission(Enum):
+    """What to do with a user's update: run it, drop it with one notice, or drop it."""
+
+    ALLOW = "allow"
+    WARN = "warn"  # the first refusal in a window: tell the user once
+    DROP = "drop"  # refused again in the same window: not even a reply
 
 
 class QuestionThrottle:
@@ -14,6 +23,20 @@ class QuestionThrottle:
         self.per_minute = per_minute
         self.max_users = max_users
         self._asked: dict[int, deque[float]] = {}
+        self._warned_until: dict[int, float] = {}
+
+    def admit(self, user_id: int, now: float) -> tuple[Admission, float]:
+        """Record an update; ALLOW it, or refuse it with the seconds left to wait.
+
+        Only the first refusal in a window is a WARN, so a flood earns one notice.
+        """
+        wait = self.check(user_id, now)
+        if not wait:
+            return Admission.ALLOW, 0.0
+        if now >= self._warned_until.get(user_id, 0.0):
+            self._warned_until[user_id] = now + wait
+            return Admission.WARN, wait
+        return Admission.DROP, wait
 
     def check(self, user_id: int, now: float) -> float:
         """Record a question; return 0 if allowed, else the seconds to wait."""
@@ -33,3 +56,4 @@ class QuestionThrottle:
         idle = [uid for uid, t in self._asked.items() if not t or now - t[-1] >= self.WINDOW]
         for uid in idle:
             del self._asked[uid]
+            self._warned_until.pop(uid, None)

@@ -4,6 +4,7 @@
     └── StorageError            base of everything raised here
         ├── StorageUnavailable  the database stayed busy or unreachable through every retry
         ├── UnknownChat         a subscription or follow for a chat never seen (upsert_seen)
+        ├── FollowLimitReached  a chat following as many topics as it may
         └── MigrationError      the schema could not be brought up to date at start-up
 
 Other database errors (a bug: bad SQL, a violated constraint) are not wrapped: they
@@ -39,6 +40,15 @@ class UnknownChat(StorageError):
     def __init__(self, chat_id: int) -> None:
         self.chat_id = chat_id
         super().__init__(f"unknown chat {chat_id}: record it with upsert_seen first")
+
+
+class FollowLimitReached(StorageError):
+    """The chat follows ``limit`` topics already."""
+
+    def __init__(self, chat_id: int, limit: int) -> None:
+        self.chat_id = chat_id
+        self.limit = limit
+        super().__init__(f"chat {chat_id} follows {limit} topics already")
 
 
 class MigrationError(StorageError):

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database
 from bot.storage.dialect import insert_for
-from bot.storage.errors import UnknownChat
+from bot.storage.errors import FollowLimitReached, UnknownChat
 from bot.storage.models import Follow
 from bot.storage.tables import chats, follows
+from bot.storage.values import clean_topic
 
 MAX_PHRASE_LENGTH = 100
 
 
 def normalize_phrase(phrase: str) -> str:
-    """Case-folded with runs of whitespace collapsed: "Climate  Change" → "climate change"."""
-    return re.sub(r"\s+", " ", phrase).strip().casefold()
+    """Case-folded with runs of whitespace collapsed: "Climate  Change" → "climate change".
+
+    Control and bidirectional formatting characters are dropped.
+    """
+    return re.sub(r"\s+", " ", clean_topic(phrase)).strip().casefold()
 
 
 class FollowRepository:
@@ -28,11 +32,13 @@ class FollowRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def follow(self, chat_id: int, phrase: str) -> bool:
+    async def follow(self, chat_id: int, phrase: str, *, limit: int | None = None) -> bool:
         """Follow the phrase; False if the chat already follows it.
 
-        Raises ValueError for an empty or over-long phrase and ``UnknownChat`` for a chat
-        never recorded with ``ChatRepository.upsert_seen``.
+        Raises ValueError for an empty or over-long phrase, ``UnknownChat`` for a chat
+        never recorded with ``ChatRepository.upsert_seen``, and ``FollowLimitReached`` when
+        the chat follows ``limit`` phrases already: counted in the same transaction as the
+        insert, with the chat's row locked, so rapid concurrent follows cannot pass the cap.
         """
         normalized = normalize_phrase(phrase)
         if not normalized or len(normalized) > MAX_PHRASE_LENGTH:
@@ -44,6 +50,19 @@ class FollowRepository:
         )
 
         async def work(conn: AsyncConnection) -> bool:
+            if limit is not None:
+                # FOR UPDATE on PostgreSQL; SQLite has one writer at a time anyway.
+                lock = select(chats.c.chat_id).where(chats.c.chat_id == chat_id).with_for_update()
+                if (await conn.execute(lock)).first() is None:
+                    raise UnknownChat(chat_id)
+                followed = select(func.count()).where(follows.c.chat_id == chat_id)
+                already = select(follows.c.phrase).where(
+                    follows.c.chat_id == chat_id, follows.c.phrase == normalized
+                )
+                if (await conn.execute(already)).first() is not None:
+                    return False
+                if (await conn.execute(followed)).scalar_one() >= limit:
+                    raise FollowLimitReached(chat_id, limit)
             return (await conn.execute(statement)).rowcount == 1
 
         try:

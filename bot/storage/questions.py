@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage.database import Database
 from bot.storage.models import QuestionRecord, UnansweredQuestion
 from bot.storage.tables import questions
+from bot.storage.values import clean_text
 
 _MAX_NORMALIZED = 500
 
 
 def normalize_question(text: str) -> str:
     """Case-folded, whitespace collapsed, end punctuation dropped: "Who won?" → "who won"."""
-    collapsed = re.sub(r"\s+", " ", text).strip().casefold()
+    collapsed = re.sub(r"\s+", " ", clean_text(text)).strip().casefold()
     return collapsed.strip(" ?!.,;:¿¡…\"'«»")[:_MAX_NORMALIZED]
 
 
@@ -54,7 +55,7 @@ class QuestionRepository:
             questions.insert()
             .values(
                 chat_id=chat_id,
-                text=text,
+                text=clean_text(text),
                 normalized=normalize_question(text),
                 answered=answered,
                 top_score=top_score,
@@ -81,7 +82,7 @@ class QuestionRepository:
         rows = [
             {
                 "chat_id": r.chat_id,
-                "text": r.text,
+                "text": clean_text(r.text),
                 "normalized": normalize_question(r.text),
                 "answered": r.answered,
                 "top_score": r.top_score,
