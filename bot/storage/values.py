@@ -6,8 +6,9 @@ Pure and at the bottom of the layers, so configuration, commands and storage sha
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
 def parse_clock(value: str) -> dt.time:
@@ -18,12 +19,20 @@ def parse_clock(value: str) -> dt.time:
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
+@functools.cache
+def _zone_spellings() -> dict[str, str]:
+    """Every known zone by its lower-case name: ``europe/berlin`` → ``Europe/Berlin``."""
+    return {name.lower(): name for name in available_timezones()}
+
+
 def check_timezone(value: str) -> str:
-    """An IANA zone name such as ``Europe/Berlin``; raises ValueError otherwise."""
+    """An IANA zone name in its IANA spelling, whatever the case typed (``utc`` → ``UTC``,
+    ``europe/berlin`` → ``Europe/Berlin``); raises ValueError for an unknown zone."""
     name = value.strip()
     try:
         if not name or name.startswith(("/", ".")) or ".." in name:
             raise ValueError
+        name = _zone_spellings().get(name.lower(), name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
