@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import NewsbotError
+from bot.errors import ConfigError, NewsbotError
 
 DEFAULT_KNOWLEDGE = "knowledge/news.yaml"
 
@@ -19,7 +20,10 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise NewsbotError("--limit must be a positive number")
-    path = args.knowledge or _default_knowledge()
+    if args.knowledge is not None:
+        path = _existing(args.knowledge, "--knowledge")
+    else:
+        path = _existing(_default_knowledge(), "KNOWLEDGE_FILE")
     retriever = Retriever(load_knowledge(path))
     result = retriever.search(args.question, limit=args.limit)
     if args.json:
@@ -49,19 +53,69 @@ def _default_knowledge() -> Path:
     return load_settings().knowledge_file
 
 
+def _existing(path: Path, setting: str) -> Path:
+    """``path`` if it is there; else a ConfigError naming the setting that chose it."""
+    if not path.exists():
+        raise ConfigError(f"{setting}: {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"{setting}: {path} is a folder, not a knowledge file")
+    return path
+
+
+def _read_source(source: str) -> str:
+    """The text of a listing or feed: a local file, or an http(s) address fetched."""
+    if re.match(r"^https?://", source, re.IGNORECASE):
+        import httpx
+
+        try:
+            response = httpx.get(source, follow_redirects=True, timeout=30.0)
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            raise NewsbotError(f"{source}: the server answered {status}") from None
+        except httpx.HTTPError as exc:
+            raise NewsbotError(f"{source}: cannot fetch: {exc or type(exc).__name__}") from None
+        try:
+            return response.content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return response.text
+    try:
+        return Path(source).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise NewsbotError(f"{source}: does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NewsbotError(f"{source}: cannot read: {exc}") from None
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
+    from bot.errors import ImportFormatError
     from bot.knowledge.importers import import_text
     from bot.knowledge.store import summarize, write_knowledge
 
-    source = Path(args.source)
     try:
-        text = source.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NewsbotError(f"{source}: cannot read: {exc}") from None
-    items = import_text(text, str(source))
-    write_knowledge(args.output, items)
-    print(f"{args.output}: wrote {summarize(items)}")
+        items = import_text(_read_source(args.source), args.source)
+    except ImportFormatError as exc:
+        for line in str(exc).splitlines():
+            print(line, file=sys.stderr)
+        count = len(exc.reasons)
+        print(f"{args.source}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return 1
+    output: Path = args.output
+    missing = _missing_folder(output)
+    write_knowledge(output, items)
+    created = f" (created the folder {missing})" if missing is not None else ""
+    print(f"{output}: wrote {summarize(items)}{created}")
     return 0
+
+
+def _missing_folder(path: Path) -> Path | None:
+    """The outermost folder above ``path`` that does not exist yet (and will be created)."""
+    missing = None
+    for parent in path.parents:
+        if parent.exists():
+            break
+        missing = parent
+    return missing
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -100,10 +154,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description="A Telegram bot that answers questions about the news."
     )
+    parser.add_argument("--version", action="version", version=f"newsbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge file")
@@ -116,7 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(handler=_cmd_ask)
 
     imp = commands.add_parser("import", help="turn a news listing into a knowledge file")
-    imp.add_argument("source", help="a listing: 'N. Title', a date line, a summary")
+    imp.add_argument(
+        "source",
+        help="a file or http(s) address: an RSS/Atom feed or a listing (N. Title, date, summary)",
+    )
     imp.add_argument("-o", "--output", required=True, type=Path, help="knowledge file to write")
     imp.set_defaults(handler=_cmd_import)
 
