@@ -21,13 +21,15 @@ from bot.delivery.ratelimit import ChatRateLimiter, Limits
 from bot.delivery.telegram_sender import TelegramSender
 from bot.digests.alerts import queue_alerts
 from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
+from bot.errors import ConfigError
 from bot.handlers import admin, register_handlers
 from bot.knowledge.models import NewsItem
 from bot.knowledge.newsroom import Newsroom, ReloadOutcome
 from bot.messages.render import MESSAGE_LIMIT
 from bot.questions.question_log import FLUSH_SECONDS, QuestionLog
 from bot.questions.throttle import QuestionThrottle
-from bot.storage import Storage, utc_now
+from bot.storage import Storage, StorageError, utc_now
+from bot.storage.location import missing_folders, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ async def _post_init(app: NewsbotApp) -> None:
     settings = services.settings
     newsroom = services.newsroom = Newsroom.open(settings.knowledge_file)
     logger.info("knowledge: %d items from %s", len(newsroom.items), newsroom.path)
-    storage = services.storage = await Storage.open(settings.database_url, clock=services.clock)
+    storage = services.storage = await open_storage(settings.database_url, services.clock)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
     services.question_log = QuestionLog(storage.questions)
     courier = services.courier = Courier(
@@ -135,6 +137,50 @@ async def _post_init(app: NewsbotApp) -> None:
         )
         app.job_queue.run_repeating(_flush_questions, interval=FLUSH_SECONDS, name="question-log")
     settle_heap()
+
+
+async def open_storage(url: str, clock: Callable[[], dt.datetime]) -> Storage:
+    """Open the database; what stops it is one ``ConfigError`` line naming DATABASE_URL."""
+    path = sqlite_file(url)
+    created = None
+    if path is not None:
+        created = missing_folders(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise ConfigError(
+                f"DATABASE_URL: cannot create the folder {path.parent}: a file is in the way"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigError(
+                f"DATABASE_URL: cannot create the folder {path.parent}: {reason}"
+            ) from None
+        if not path.parent.is_dir():
+            raise ConfigError(f"DATABASE_URL: {path.parent} is not a folder")
+    try:
+        storage = await Storage.open(url, clock=clock)
+    except (StorageError, OSError) as exc:
+        raise ConfigError(f"DATABASE_URL: {_storage_reason(exc)}") from None
+    if created is not None:
+        logger.info("storage: created the folder %s for %s", created, path)
+    return storage
+
+
+def _storage_reason(exc: BaseException) -> str:
+    """The database driver's own words ("attempt to write a readonly database"), one line."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        original = getattr(cause, "orig", None)
+        if original is not None:
+            reason = str(original).splitlines()[0]
+            if "readonly" in reason or "read-only" in reason:
+                reason += " (the file or its folder is read-only)"
+            return f"cannot use the database: {reason}"
+        cause = cause.__cause__
+    if isinstance(exc, OSError):
+        return f"cannot use the database: {exc.strerror or exc}"
+    return str(exc).splitlines()[0]
 
 
 def settle_heap() -> None:

@@ -91,6 +91,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from bot.errors import ImportFormatError
     from bot.knowledge.importers import import_text
     from bot.knowledge.store import summarize, write_knowledge
+    from bot.storage.location import missing_folders
 
     try:
         items = import_text(_read_source(args.source), args.source)
@@ -101,21 +102,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"{args.source}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return 1
     output: Path = args.output
-    missing = _missing_folder(output)
+    missing = missing_folders(output)
     write_knowledge(output, items)
     created = f" (created the folder {missing})" if missing is not None else ""
     print(f"{output}: wrote {summarize(items)}{created}")
     return 0
-
-
-def _missing_folder(path: Path) -> Path | None:
-    """The outermost folder above ``path`` that does not exist yet (and will be created)."""
-    missing = None
-    for parent in path.parents:
-        if parent.exists():
-            break
-        missing = parent
-    return missing
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -140,6 +131,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_bot, run_console
 
     settings = load_settings()
+    _existing(settings.knowledge_file, "KNOWLEDGE_FILE")
     token = settings.telegram_bot_token
     secrets = [token.get_secret_value()] if token else []
     if token is None or args.command == "console":
