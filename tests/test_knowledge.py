@@ -14,6 +14,7 @@ from bot.errors import ImportFormatError, KnowledgeError
 from bot.knowledge.importers import import_text, parse_listing_date
 from bot.knowledge.models import NewsItem
 from bot.knowledge.newsroom import Newsroom
+from bot.knowledge.reading import PlainLoader, load_plain
 from bot.knowledge.store import (
     dump_knowledge,
     load_knowledge,
@@ -400,3 +401,24 @@ def test_newsbot_version_says_the_version(capsys: pytest.CaptureFixture[str]) ->
         main(["--version"])
     assert caught.value.code == 0
     assert capsys.readouterr().out.strip() == "newsbot 0.1.0"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "items:\n- &a {id: x, n: 5, f: 1.5, b: yes, d: 2021-06-10, z: ~}\n- *a\n",
+        "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n",
+        "",
+        "42\n",
+        "- [1, 2]\n- !!binary aGk=\n- &r [*r]\n",
+    ],
+    ids=["aliases-and-scalars", "merge-key", "empty", "scalar", "tags-and-recursion"],
+)
+def test_the_fast_reader_reads_what_pyyaml_reads(text: str) -> None:
+    expected = yaml.load(text, Loader=PlainLoader)
+    assert repr(load_plain(text)) == repr(expected)
+
+
+def test_the_fast_reader_refuses_what_pyyaml_refuses() -> None:
+    with pytest.raises(yaml.YAMLError):
+        load_plain("? [a]\n: 1\n")

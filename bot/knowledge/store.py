@@ -20,23 +20,9 @@ from pydantic import ValidationError
 
 from bot.errors import KnowledgeError, Problem, plain_reason
 from bot.knowledge.models import KnowledgeFile, NewsItem
+from bot.knowledge.reading import collector_paused, load_plain
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
-# libyaml's C parser where PyYAML was built with it: about 10x the pure-Python one
-# (benchmarks/knowledge_check.py measures it).
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _PlainLoader(_SafeLoader):  # type: ignore[misc, valid-type]
-    """SafeLoader that leaves dates as strings, so pydantic reports "2021-13-01" by field."""
-
-
-_PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _item_label(raw_items: Sequence[Any], index: int) -> str:
@@ -127,13 +113,14 @@ def load_knowledge(path: str | os.PathLike[str]) -> list[NewsItem]:
         reason = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
         raise KnowledgeError([Problem(file, "-", "-", reason)]) from None
     try:
-        data = yaml.load(text, Loader=_PlainLoader)
+        data = load_plain(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "-"
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise KnowledgeError([Problem(file, where, "-", f"YAML syntax: {problem}")]) from None
-    return validate_document(data, file)
+    with collector_paused():
+        return validate_document(data, file)
 
 
 def _to_plain(item: NewsItem) -> dict[str, Any]:
