@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 from bot.errors import ConfigError, NewsbotError
 
 DEFAULT_KNOWLEDGE = "knowledge/news.yaml"
+CONSOLE_LOG = Path("data/console.log")
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -135,11 +137,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     token = settings.telegram_bot_token
     secrets = [token.get_secret_value()] if token else []
     if token is None or args.command == "console":
-        # The terminal is the chat: only warnings and errors go to the log.
-        configure_logging(
-            "WARNING" if settings.log_level.upper() == "INFO" else settings.log_level
-        )
-        run_console(settings)
+        # The terminal is the chat: the log goes to a file, not over the prompt.
+        log_file: Path | None = CONSOLE_LOG
+        try:
+            CONSOLE_LOG.parent.mkdir(parents=True, exist_ok=True)
+            CONSOLE_LOG.touch()
+        except OSError:
+            log_file = None
+        if log_file is None:
+            configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+        else:
+            configure_logging(settings.log_level, file=log_file)
+            # Its INFO is a line per job run, every few seconds.
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        run_console(settings, log_file)
     else:
         configure_logging(settings.log_level, secrets)
         run_bot(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
@@ -95,8 +96,8 @@ async def reach_bot_api(settings: Settings, retry_delays: Sequence[float] = RETR
             await asyncio.sleep(delay)
 
 
-def run_console(settings: Settings) -> None:
+def run_console(settings: Settings, log_file: Path | None = None) -> None:
     """Chat with the bot in this terminal, through the local Bot API server."""
     from bot.console import console
 
-    asyncio.run(console(settings))
+    asyncio.run(console(settings, log_file=log_file))
