@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
@@ -48,8 +48,12 @@ COMMANDS = [
     BotCommand("unsubscribe", "stop the daily digest"),
     BotCommand("help", "what I can do"),
 ]
-# Shown only in admins' chats (BotCommandScopeChat) would be nicer; Telegram allows it,
-# but the list would then go stale when ADMIN_IDS changes. Admin commands are in /help.
+# Admins get these too, in their own chats' menus (BotCommandScopeChat), set at start-up.
+ADMIN_COMMANDS = [
+    BotCommand("broadcast", "admins: publish a new item to every subscriber"),
+    BotCommand("stats", "admins: subscribers, digests, unanswered questions"),
+    BotCommand("cancel", "admins: stop a /broadcast being written"),
+]
 KNOWLEDGE_RELOAD_SECONDS = 5.0
 POOL_SIZE = 12
 POOL_TIMEOUT = 30.0
@@ -126,6 +130,7 @@ async def _post_init(app: NewsbotApp) -> None:
     except TelegramError as exc:
         # The menu is a convenience; a server that refuses it must not stop the bot.
         logger.warning("could not set the command menu: %s", exc)
+    await set_admin_menus(app.bot, settings.admin_ids)
     if app.job_queue is not None:
         # A digest that fell due while the bot was down goes out a second after start,
         # once. (first=0 would not run at all: APScheduler drops a start date in the past.)
@@ -181,6 +186,21 @@ def _storage_reason(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"cannot use the database: {exc.strerror or exc}"
     return str(exc).splitlines()[0]
+
+
+async def set_admin_menus(bot: Bot, admin_ids: Iterable[int]) -> None:
+    """Each admin's chat gets the menu with the admin commands (refreshed at every start).
+
+    A removed admin keeps the menu until they clear the chat; the commands still refuse them.
+    """
+    for admin_id in sorted(admin_ids):
+        try:
+            await bot.set_my_commands(
+                COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
+            )
+        except TelegramError as exc:
+            # Telegram says "chat not found" for an admin who has not started the bot yet.
+            logger.info("no admin command menu for %s yet: %s", admin_id, exc)
 
 
 def settle_heap() -> None:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
-from harness import ADMIN, ALICE, BotUnderTest, add_subscribers, services
+from harness import (
+    ADMIN,
+    ALICE,
+    BotUnderTest,
+    add_subscribers,
+    make_settings,
+    services,
+    start_bot,
+)
 
 from bot.app import refresh_knowledge
 from bot.knowledge.store import load_knowledge
-from bot.localapi import RecordedMessage
+from bot.localapi import LocalBotApiServer, RecordedMessage
 
 ONE_MESSAGE = (
     "/broadcast Harbour workers win a pay rise | 2021-06-11 | "
@@ -211,3 +220,28 @@ async def test_an_admin_cancels_a_running_broadcast_and_the_rest_is_not_sent(
     reached = sum(len(broadcasts_to(bot, c)) for c in subscribers)
     assert 0 < reached < len(subscribers)
     assert f"sent {reached}" in bot.server.messages(ADMIN)[-1].text
+
+
+async def test_an_admin_sees_the_admin_commands_in_help_and_others_do_not(
+    bot: BotUnderTest,
+) -> None:
+    (admin_help,) = await bot.say("/help", user=ADMIN)
+    for command in ("/broadcast", "/stats", "/cancel"):
+        assert command in admin_help.text
+    (help_text,) = await bot.say("/help", user=ALICE)
+    assert "/broadcast" not in help_text.text and "/stats" not in help_text.text
+
+
+async def test_an_admin_gets_the_admin_commands_in_their_menu_at_start_up(
+    telegram: LocalBotApiServer, tmp_path: Path
+) -> None:
+    telegram.add_private_chat(ADMIN, first_name="Ada")  # an admin who started the bot
+    never_started = 9002
+    settings = make_settings(tmp_path, admin_ids=frozenset({ADMIN, never_started}))
+    async with start_bot(telegram, settings):
+        everyone = [c["command"] for c in telegram.commands()]
+        admin = [c["command"] for c in telegram.commands(chat_id=ADMIN)]
+    assert "broadcast" not in everyone and "help" in everyone
+    assert admin == [*everyone, "broadcast", "stats", "cancel"]
+    # Telegram refuses a menu for a chat it does not know; the bot starts all the same.
+    assert telegram.commands(chat_id=never_started) == []

@@ -77,9 +77,11 @@ class Controls:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         return self.world.queue.pending()
 
-    def commands(self, language_code: str = "") -> list[JsonDict]:
-        """The bot's command list for the default scope, as set by setMyCommands."""
-        return list(self.world.commands.get(commands_key(None, language_code), []))
+    def commands(self, language_code: str = "", *, chat_id: int | None = None) -> list[JsonDict]:
+        """The bot's command list, as set by setMyCommands: the default scope, or the
+        ``BotCommandScopeChat`` of ``chat_id``."""
+        scope = None if chat_id is None else {"type": "chat", "chat_id": chat_id}
+        return list(self.world.commands.get(commands_key(scope, language_code), []))
 
     def reset_recording(self) -> None:
         """Forget recorded messages, callback answers and requests (chats stay)."""
