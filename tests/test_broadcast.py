@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,38 @@ async def test_an_admin_gets_the_admin_commands_in_their_menu_at_start_up(
     assert admin == [*everyone, "broadcast", "stats", "cancel"]
     # Telegram refuses a menu for a chat it does not know; the bot starts all the same.
     assert telegram.commands(chat_id=never_started) == []
+
+
+async def test_a_bad_link_in_the_guided_broadcast_is_asked_for_again(bot: BotUnderTest) -> None:
+    await add_subscribers(bot, [2001])
+    await bot.say("/broadcast", user=ADMIN)
+    await bot.say("Harbour workers win a pay rise", user=ADMIN)
+    await bot.say("2021-06-11", user=ADMIN)
+    await bot.say("Dock workers agreed a deal.", user=ADMIN)
+    (again,) = await bot.say("example.org/harbour", user=ADMIN)
+    assert "not a link" in again.text and "skip" in again.text
+    note, item = await bot.say("https://example.org/harbour", user=ADMIN, expect=2)
+    # What was typed before the bad link is all there; one subscriber is one subscriber.
+    assert note.text.startswith("Preview. Send reaches 1 subscriber;")
+    assert "Harbour workers win a pay rise" in item.text and "Dock workers" in item.text
+
+
+async def test_broadcast_progress_shows_from_the_first_send_with_the_sending_rate(
+    bot: BotUnderTest,
+) -> None:
+    subscribers = list(range(2001, 2031))
+    await add_subscribers(bot, subscribers)
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    report = await final_report(bot)
+    deliveries = sorted(broadcasts_to(bot, c)[0].sent_at for c in subscribers)
+    (progress,) = [m for m in bot.server.messages(ADMIN) if "Broadcast finished" in m.text]
+    # The progress message was there before the first delivery, not after the last.
+    assert progress.sent_at < deliveries[0]
+    assert "to 30 subscribers" in report
+    match = re.search(r"rate ([\d.]+) msg/s over ([\d.]+) s", report)
+    assert match, report
+    rate, seconds = float(match.group(1)), float(match.group(2))
+    span = deliveries[-1] - deliveries[0]
+    assert abs(seconds - span) < 0.3, (seconds, span)
+    assert abs(rate - 29 / span) < 3, (rate, 29 / span)
