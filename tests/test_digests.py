@@ -7,6 +7,7 @@ with the clock in the test's hands.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -345,3 +346,16 @@ async def test_topics_are_shown_in_settings_without_a_subscription(
     (panel,) = await news_bot.say("/settings")
     assert "not subscribed" in panel.text
     assert "Followed topics: child labour" in panel.text
+
+
+async def test_digest_and_latest_list_the_news_in_one_order(news_bot: BotUnderTest) -> None:
+    (digest,) = await news_bot.say("/digest")
+    (latest,) = await news_bot.say("/latest 5")
+    (answer,) = await news_bot.say("latest news")
+
+    def titles(text: str) -> list[str]:
+        return re.findall(r"^\d+\. (.+)$", text, flags=re.MULTILINE)
+
+    assert len(titles(digest.text)) == 5
+    assert titles(digest.text) == titles(latest.text)
+    assert titles(answer.text) == titles(latest.text)[: len(titles(answer.text))]
