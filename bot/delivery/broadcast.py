@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from bot.errors import plain_reason
 from bot.knowledge.models import NewsItem, slugify
 from bot.knowledge.newsroom import Newsroom
 from bot.messages.render import escape, render_item
@@ -85,9 +86,11 @@ def draft_item(draft: Draft, existing_ids: Callable[[str], bool]) -> NewsItem | 
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "item"
-        reason = str(error["msg"]).removeprefix("Value error, ")
+        reason = plain_reason(error)
         if field == "url":
             reason = "expected an http:// or https:// link without spaces"
+        if reason.startswith("is "):  # "is empty", "is 301 characters, more than..."
+            return f"The {field} {reason}."
         return f"The {field} is not valid: {reason}."
 
 
