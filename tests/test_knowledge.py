@@ -411,8 +411,9 @@ def test_newsbot_version_says_the_version(capsys: pytest.CaptureFixture[str]) ->
         "",
         "42\n",
         "- [1, 2]\n- !!binary aGk=\n- &r [*r]\n",
+        "- 'quoted'\n- \"2021-06-10\"\n- ~\n- ''\n- .inf\n- 0x1f\n- ! 12\n- Yes\n- null\n-\n",
     ],
-    ids=["aliases-and-scalars", "merge-key", "empty", "scalar", "tags-and-recursion"],
+    ids=["aliases-and-scalars", "merge-key", "empty", "scalar", "tags-and-recursion", "plain"],
 )
 def test_the_fast_reader_reads_what_pyyaml_reads(text: str) -> None:
     expected = yaml.load(text, Loader=PlainLoader)

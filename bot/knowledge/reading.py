@@ -1,12 +1,12 @@
 """Reading a knowledge file's YAML fast: libyaml's C parser and a direct tree walk.
 
-PyYAML's generic constructor costs more than libyaml's parsing: on a 50 MB file, parsing
-and composing take about 2.6 s and constructing 3.5 s more, with the garbage collector
-walking the growing tree over and over (benchmarks/knowledge_check.py). Here the
-composed tree is turned into plain dicts, lists and strings in one walk, with the
-collector paused, and anything unusual (a merge key ``<<``, a tag other than the plain
-ones) goes through PyYAML's own constructor instead, so the result is always PyYAML's.
-Dates stay strings, so pydantic reports "2021-13-01" by its field.
+PyYAML's generic constructor costs more than libyaml's parsing, and the garbage collector
+walks the growing tree over and over while it is built (benchmarks/knowledge_check.py:
+1 MB/s with the pure-Python loader). Here the composed tree is turned into plain dicts,
+lists and strings in one walk, with the collector paused and a lean tag resolver; anything
+unusual (a merge key ``<<``, a tag other than the plain ones) goes through PyYAML's own
+constructor, so the result is always what ``yaml.load`` gives. Dates stay strings, so
+pydantic reports "2021-13-01" by its field.
 """
 
 from __future__ import annotations
@@ -28,14 +28,39 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
-class PlainLoader(_SafeLoader):  # type: ignore[misc, valid-type]
-    """SafeLoader that leaves dates as strings."""
-
-
-PlainLoader.yaml_implicit_resolvers = {
+_IMPLICIT = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+_WILDCARD = tuple(_IMPLICIT.get(None, ()))
+_BY_FIRST = {first: (*resolvers, *_WILDCARD) for first, resolvers in _IMPLICIT.items()}
+
+
+class PlainLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """SafeLoader that leaves dates as strings, with a lean tag resolver.
+
+    The resolver runs once per node (a million times in a 50 MB file). Without path
+    resolvers (PyYAML's ``add_path_resolver``, unused here) it reduces to: a plain scalar
+    gets the tag of the first implicit pattern it matches, anything else the default tag.
+    """
+
+    yaml_implicit_resolvers = _IMPLICIT
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _BY_FIRST.get(value[:1], _WILDCARD):
+                    if regexp.match(value):
+                        return str(tag)
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers: nothing to track."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track."""
 
 
 class _Unusual(Exception):

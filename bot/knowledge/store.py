@@ -112,6 +112,11 @@ def load_knowledge(path: str | os.PathLike[str]) -> list[NewsItem]:
     except UnicodeDecodeError as exc:
         reason = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
         raise KnowledgeError([Problem(file, "-", "-", reason)]) from None
+    with collector_paused():
+        return _parse(text, file)
+
+
+def _parse(text: str, file: str) -> list[NewsItem]:
     try:
         data = load_plain(text)
     except yaml.YAMLError as exc:
@@ -119,8 +124,7 @@ def load_knowledge(path: str | os.PathLike[str]) -> list[NewsItem]:
         where = f"line {mark.line + 1}" if mark is not None else "-"
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise KnowledgeError([Problem(file, where, "-", f"YAML syntax: {problem}")]) from None
-    with collector_paused():
-        return validate_document(data, file)
+    return validate_document(data, file)
 
 
 def _to_plain(item: NewsItem) -> dict[str, Any]:
