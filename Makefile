@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Ctrl+C is a normal way to stop the bot: its 130 is no error of make's.
 run: $(STAMP)
-	$(BIN)/newsbot run
+	$(BIN)/newsbot run || test $$? -eq 130
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
@@ -21,6 +21,7 @@ from bot.delivery.ratelimit import ChatRateLimiter, Limits
 from bot.delivery.telegram_sender import TelegramSender
 from bot.digests.alerts import queue_alerts
 from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
+from bot.errors import ConfigError
 from bot.handlers import admin, register_handlers
 from bot.handlers.intake import THROTTLED_TEXT, CleanUpdatesRequest, FairUpdates
 from bot.knowledge.models import NewsItem
@@ -28,7 +29,8 @@ from bot.knowledge.newsroom import Newsroom, ReloadOutcome
 from bot.messages.render import MESSAGE_LIMIT
 from bot.questions.question_log import FLUSH_SECONDS, QuestionLog
 from bot.questions.throttle import QuestionThrottle
-from bot.storage import Storage, utc_now
+from bot.storage import Storage, StorageError, utc_now
+from bot.storage.location import missing_folders, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,12 @@ COMMANDS = [
     BotCommand("unsubscribe", "stop the daily digest"),
     BotCommand("help", "what I can do"),
 ]
-# Shown only in admins' chats (BotCommandScopeChat) would be nicer; Telegram allows it,
-# but the list would then go stale when ADMIN_IDS changes. Admin commands are in /help.
+# Admins get these too, in their own chats' menus (BotCommandScopeChat), set at start-up.
+ADMIN_COMMANDS = [
+    BotCommand("broadcast", "admins: publish a new item to every subscriber"),
+    BotCommand("stats", "admins: subscribers, digests, unanswered questions"),
+    BotCommand("cancel", "admins: stop a /broadcast being written"),
+]
 KNOWLEDGE_RELOAD_SECONDS = 5.0
 POOL_SIZE = 12
 POOL_TIMEOUT = 30.0
@@ -122,7 +128,7 @@ async def _post_init(app: NewsbotApp) -> None:
     settings = services.settings
     newsroom = services.newsroom = Newsroom.open(settings.knowledge_file)
     logger.info("knowledge: %d items from %s", len(newsroom.items), newsroom.path)
-    storage = services.storage = await Storage.open(settings.database_url, clock=services.clock)
+    storage = services.storage = await open_storage(settings.database_url, services.clock)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
     services.question_log = QuestionLog(storage.questions)
     courier = services.courier = Courier(
@@ -144,6 +150,7 @@ async def _post_init(app: NewsbotApp) -> None:
     except TelegramError as exc:
         # The menu is a convenience; a server that refuses it must not stop the bot.
         logger.warning("could not set the command menu: %s", exc)
+    await set_admin_menus(app.bot, settings.admin_ids)
     if app.job_queue is not None:
         # A digest that fell due while the bot was down goes out a second after start,
         # once. (first=0 would not run at all: APScheduler drops a start date in the past.)
@@ -155,6 +162,65 @@ async def _post_init(app: NewsbotApp) -> None:
         )
         app.job_queue.run_repeating(_flush_questions, interval=FLUSH_SECONDS, name="question-log")
     settle_heap()
+
+
+async def open_storage(url: str, clock: Callable[[], dt.datetime]) -> Storage:
+    """Open the database; what stops it is one ``ConfigError`` line naming DATABASE_URL."""
+    path = sqlite_file(url)
+    created = None
+    if path is not None:
+        created = missing_folders(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise ConfigError(
+                f"DATABASE_URL: cannot create the folder {path.parent}: a file is in the way"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigError(
+                f"DATABASE_URL: cannot create the folder {path.parent}: {reason}"
+            ) from None
+        if not path.parent.is_dir():
+            raise ConfigError(f"DATABASE_URL: {path.parent} is not a folder")
+    try:
+        storage = await Storage.open(url, clock=clock)
+    except (StorageError, OSError) as exc:
+        raise ConfigError(f"DATABASE_URL: {_storage_reason(exc)}") from None
+    if created is not None:
+        logger.info("storage: created the folder %s for %s", created, path)
+    return storage
+
+
+def _storage_reason(exc: BaseException) -> str:
+    """The database driver's own words ("attempt to write a readonly database"), one line."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        original = getattr(cause, "orig", None)
+        if original is not None:
+            reason = str(original).splitlines()[0]
+            if "readonly" in reason or "read-only" in reason:
+                reason += " (the file or its folder is read-only)"
+            return f"cannot use the database: {reason}"
+        cause = cause.__cause__
+    if isinstance(exc, OSError):
+        return f"cannot use the database: {exc.strerror or exc}"
+    return str(exc).splitlines()[0]
+
+
+async def set_admin_menus(bot: Bot, admin_ids: Iterable[int]) -> None:
+    """Each admin's chat gets the menu with the admin commands (refreshed at every start).
+
+    A removed admin keeps the menu until they clear the chat; the commands still refuse them.
+    """
+    for admin_id in sorted(admin_ids):
+        try:
+            await bot.set_my_commands(
+                COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
+            )
+        except TelegramError as exc:
+            # Telegram says "chat not found" for an admin who has not started the bot yet.
+            logger.info("no admin command menu for %s yet: %s", admin_id, exc)
 
 
 def settle_heap() -> None:

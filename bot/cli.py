@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import NewsbotError
+from bot.errors import ConfigError, NewsbotError
 
 DEFAULT_KNOWLEDGE = "knowledge/news.yaml"
+CONSOLE_LOG = Path("data/console.log")
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -19,7 +22,10 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise NewsbotError("--limit must be a positive number")
-    path = args.knowledge or _default_knowledge()
+    if args.knowledge is not None:
+        path = _existing(args.knowledge, "--knowledge")
+    else:
+        path = _existing(_default_knowledge(), "KNOWLEDGE_FILE")
     retriever = Retriever(load_knowledge(path))
     result = retriever.search(args.question, limit=args.limit)
     if args.json:
@@ -49,18 +55,59 @@ def _default_knowledge() -> Path:
     return load_settings().knowledge_file
 
 
-def _cmd_import(args: argparse.Namespace) -> int:
-    from bot.knowledge.importers import import_text
-    from bot.knowledge.store import summarize, write_knowledge
+def _existing(path: Path, setting: str) -> Path:
+    """``path`` if it is there; else a ConfigError naming the setting that chose it."""
+    if not path.exists():
+        raise ConfigError(f"{setting}: {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"{setting}: {path} is a folder, not a knowledge file")
+    return path
 
-    source = Path(args.source)
+
+def _read_source(source: str) -> str:
+    """The text of a listing or feed: a local file, or an http(s) address fetched."""
+    if re.match(r"^https?://", source, re.IGNORECASE):
+        import httpx
+
+        try:
+            response = httpx.get(source, follow_redirects=True, timeout=30.0)
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            raise NewsbotError(f"{source}: the server answered {status}") from None
+        except httpx.HTTPError as exc:
+            raise NewsbotError(f"{source}: cannot fetch: {exc or type(exc).__name__}") from None
+        try:
+            return response.content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return response.text
     try:
-        text = source.read_text(encoding="utf-8-sig")
+        return Path(source).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise NewsbotError(f"{source}: does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NewsbotError(f"{source}: cannot read: {exc}") from None
-    items = import_text(text, str(source))
-    write_knowledge(args.output, items)
-    print(f"{args.output}: wrote {summarize(items)}")
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bot.errors import ImportFormatError
+    from bot.knowledge.importers import import_text
+    from bot.knowledge.store import summarize, write_knowledge
+    from bot.storage.location import missing_folders
+
+    try:
+        items = import_text(_read_source(args.source), args.source)
+    except ImportFormatError as exc:
+        for line in str(exc).splitlines():
+            print(line, file=sys.stderr)
+        count = len(exc.reasons)
+        print(f"{args.source}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return 1
+    output: Path = args.output
+    missing = missing_folders(output)
+    write_knowledge(output, items)
+    created = f" (created the folder {missing})" if missing is not None else ""
+    print(f"{output}: wrote {summarize(items)}{created}")
     return 0
 
 
@@ -86,24 +133,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_bot, run_console
 
     settings = load_settings()
+    _existing(settings.knowledge_file, "KNOWLEDGE_FILE")
     token = settings.telegram_bot_token
     secrets = [token.get_secret_value()] if token else []
     if token is None or args.command == "console":
-        # The terminal is the chat: only warnings and errors go to the log.
-        configure_logging(
-            "WARNING" if settings.log_level.upper() == "INFO" else settings.log_level
-        )
-        run_console(settings)
+        # The terminal is the chat: the log goes to a file, not over the prompt.
+        log_file: Path | None = CONSOLE_LOG
+        try:
+            CONSOLE_LOG.parent.mkdir(parents=True, exist_ok=True)
+            CONSOLE_LOG.touch()
+        except OSError:
+            log_file = None
+        if log_file is None:
+            configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+        else:
+            configure_logging(settings.log_level, file=log_file)
+            # Its INFO is a line per job run, every few seconds.
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        run_console(settings, log_file)
     else:
         configure_logging(settings.log_level, secrets)
         run_bot(settings)
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description="A Telegram bot that answers questions about the news."
     )
+    parser.add_argument("--version", action="version", version=f"newsbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge file")
@@ -116,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(handler=_cmd_ask)
 
     imp = commands.add_parser("import", help="turn a news listing into a knowledge file")
-    imp.add_argument("source", help="a listing: 'N. Title', a date line, a summary")
+    imp.add_argument(
+        "source",
+        help="a file or http(s) address: an RSS/Atom feed or a listing (N. Title, date, summary)",
+    )
     imp.add_argument("-o", "--output", required=True, type=Path, help="knowledge file to write")
     imp.set_defaults(handler=_cmd_import)
 

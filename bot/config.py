@@ -14,10 +14,11 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, plain_reason
 from bot.storage.values import check_timezone, parse_clock
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -86,6 +87,14 @@ class Settings(BaseSettings):
     def _timezone(cls, value: str) -> str:
         return check_timezone(value)
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+        return level
+
     @field_validator("default_digest_time", mode="before")
     @classmethod
     def _digest_time(cls, value: object) -> object:
@@ -111,5 +120,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
-        reason = str(error["msg"]).removeprefix("Value error, ")
+        reason = plain_reason(error)
         raise ConfigError(f"{variable}: {reason}") from None

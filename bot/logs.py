@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 REDACTED = "<redacted-token>"
@@ -51,12 +52,16 @@ def install_redaction(secrets: Iterable[str]) -> None:
     logging.setLogRecordFactory(factory)
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at ``level``; never the token."""
+def configure_logging(
+    level: str, secrets: Iterable[str] = (), *, file: Path | None = None
+) -> None:
+    """Log to stderr (or to ``file``, appended) at ``level``; never the token."""
     install_redaction(secrets)
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        filename=file,
+        encoding="utf-8" if file is not None else None,
     )
     # httpx logs every request URL at INFO, and the URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)

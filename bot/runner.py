@@ -1,20 +1,35 @@
-"""Start the bot: long polling with a real token, or console mode against the local server."""
+"""Start the bot: long polling with a real token, or console mode against the local server.
+
+Before polling, the Bot API is asked who the bot is (getMe): an unreachable server is
+retried with backoff, one log line per try, and a refused token or a wrong
+``TELEGRAM_API_BASE_URL`` stops start-up with one line naming the setting.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
 
-from telegram import Update
-from telegram.error import InvalidToken
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.errors import NewsbotError
+from bot.errors import ConfigError, NewsbotError
 from bot.logs import REDACTED
 
+logger = logging.getLogger(__name__)
 
-def run_bot(settings: Settings) -> None:
+# Seconds between tries to reach the Bot API: quick at first (a network coming up with the
+# machine), then once a minute.
+RETRY_DELAYS: Sequence[float] = (5, 10, 20, 40, 60)
+
+
+def run_bot(settings: Settings, *, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
     """Long-poll Telegram (or ``TELEGRAM_API_BASE_URL``) until interrupted."""
+    asyncio.run(reach_bot_api(settings, retry_delays))
     app = build_application(settings)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
@@ -40,8 +55,71 @@ def token_rejected(settings: Settings, exc: InvalidToken) -> str:
     return f"the server at {where} rejected TELEGRAM_BOT_TOKEN ({reason}): check the token"
 
 
-def run_console(settings: Settings) -> None:
+def api_origin(base_url: str) -> str:
+    """``https://api.telegram.org/bot`` → ``https://api.telegram.org``, for messages."""
+    return base_url.removesuffix("/bot")
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a request never got an answer, in a few words ("name not resolved")."""
+    text = str(exc)
+    lowered = text.lower()
+    if isinstance(exc, TimedOut) or "timed out" in lowered or "timeout" in lowered:
+        return "no answer in time"
+    if "name or service not known" in lowered or "name resolution" in lowered:
+        return "name not resolved"
+    if "nodename nor servname" in lowered or "no address associated" in lowered:
+        return "name not resolved"
+    if "connection refused" in lowered:
+        return "connection refused"
+    if "all connection attempts failed" in lowered:  # httpx, when every address refused
+        return "connection failed"
+    if "network is unreachable" in lowered:
+        return "network unreachable"
+    # PTB wraps httpx's error: "httpx.ConnectError: [Errno 113] No route to host".
+    return text.split(": ", 1)[-1] or type(exc).__name__
+
+
+async def reach_bot_api(settings: Settings, retry_delays: Sequence[float] = RETRY_DELAYS) -> str:
+    """Ask the Bot API for the bot (getMe) until it answers; the bot's username.
+
+    Raises ``ConfigError`` when the server refuses the token (401) or is no Bot API (404).
+    """
+    token = settings.telegram_bot_token
+    if token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN: not set (console mode needs none)")
+    base_url = settings.telegram_api_base_url
+    origin = api_origin(base_url)
+    attempt = 0
+    while True:
+        try:
+            async with Bot(token.get_secret_value(), base_url=base_url) as bot:
+                logger.info("connected to %s as @%s", origin, bot.username)
+                return bot.username
+        except InvalidToken as exc:
+            # Bot.initialize re-raises getMe's error with the token in the text: read the
+            # server's own words from the cause (Telegram: 401 "Unauthorized" for a token
+            # it does not know, 404 "Not Found" for a malformed one or a wrong URL).
+            if "unauthorized" in str(exc.__cause__ or "").lower():
+                raise ConfigError(
+                    f"TELEGRAM_BOT_TOKEN: {origin} refused the token (401 Unauthorized); "
+                    "copy it again from @BotFather"
+                ) from None
+            raise ConfigError(
+                f"TELEGRAM_API_BASE_URL: {base_url} answered 404 Not Found;"
+                " is it a Bot API server (https://api.telegram.org/bot)?"
+            ) from None
+        except NetworkError as exc:
+            delay = retry_delays[min(attempt, len(retry_delays) - 1)]
+            attempt += 1
+            logger.warning(
+                "cannot reach %s: %s; retrying in %g s", origin, network_reason(exc), delay
+            )
+            await asyncio.sleep(delay)
+
+
+def run_console(settings: Settings, log_file: Path | None = None) -> None:
     """Chat with the bot in this terminal, through the local Bot API server."""
     from bot.console import console
 
-    asyncio.run(console(settings))
+    asyncio.run(console(settings, log_file=log_file))

@@ -60,6 +60,18 @@ async def test_more_results_edits_the_answer_in_place(bot: BotUnderTest) -> None
     assert len(bot.server.messages(ALICE)) == 1
 
 
+async def test_a_further_page_of_results_has_a_back_button_to_the_page_before(
+    bot: BotUnderTest,
+) -> None:
+    (reply,) = await bot.say("news from 28 May 2021")
+    assert [label for label, _ in reply.buttons] == ["More results ▸"]
+    second = await bot.press(reply, "More results")
+    assert second.buttons[0][0] == "◂ Back"
+    first = await bot.press(second, "Back")
+    assert first.text == reply.text
+    assert [label for label, _ in first.buttons] == ["More results ▸"]
+
+
 async def test_an_irrelevant_question_is_told_plainly_and_offered_the_latest(
     bot: BotUnderTest,
 ) -> None:

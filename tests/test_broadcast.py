@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from pathlib import Path
 
 import pytest
-from harness import ADMIN, ALICE, BotUnderTest, add_subscribers, services
+from harness import (
+    ADMIN,
+    ALICE,
+    BotUnderTest,
+    add_subscribers,
+    make_settings,
+    services,
+    start_bot,
+)
 
 from bot.app import refresh_knowledge
 from bot.knowledge.store import load_knowledge
-from bot.localapi import RecordedMessage
+from bot.localapi import LocalBotApiServer, RecordedMessage
 
 ONE_MESSAGE = (
     "/broadcast Harbour workers win a pay rise | 2021-06-11 | "
@@ -211,3 +221,63 @@ async def test_an_admin_cancels_a_running_broadcast_and_the_rest_is_not_sent(
     reached = sum(len(broadcasts_to(bot, c)) for c in subscribers)
     assert 0 < reached < len(subscribers)
     assert f"sent {reached}" in bot.server.messages(ADMIN)[-1].text
+
+
+async def test_an_admin_sees_the_admin_commands_in_help_and_others_do_not(
+    bot: BotUnderTest,
+) -> None:
+    (admin_help,) = await bot.say("/help", user=ADMIN)
+    for command in ("/broadcast", "/stats", "/cancel"):
+        assert command in admin_help.text
+    (help_text,) = await bot.say("/help", user=ALICE)
+    assert "/broadcast" not in help_text.text and "/stats" not in help_text.text
+
+
+async def test_an_admin_gets_the_admin_commands_in_their_menu_at_start_up(
+    telegram: LocalBotApiServer, tmp_path: Path
+) -> None:
+    telegram.add_private_chat(ADMIN, first_name="Ada")  # an admin who started the bot
+    never_started = 9002
+    settings = make_settings(tmp_path, admin_ids=frozenset({ADMIN, never_started}))
+    async with start_bot(telegram, settings):
+        everyone = [c["command"] for c in telegram.commands()]
+        admin = [c["command"] for c in telegram.commands(chat_id=ADMIN)]
+    assert "broadcast" not in everyone and "help" in everyone
+    assert admin == [*everyone, "broadcast", "stats", "cancel"]
+    # Telegram refuses a menu for a chat it does not know; the bot starts all the same.
+    assert telegram.commands(chat_id=never_started) == []
+
+
+async def test_a_bad_link_in_the_guided_broadcast_is_asked_for_again(bot: BotUnderTest) -> None:
+    await add_subscribers(bot, [2001])
+    await bot.say("/broadcast", user=ADMIN)
+    await bot.say("Harbour workers win a pay rise", user=ADMIN)
+    await bot.say("2021-06-11", user=ADMIN)
+    await bot.say("Dock workers agreed a deal.", user=ADMIN)
+    (again,) = await bot.say("example.org/harbour", user=ADMIN)
+    assert "not a link" in again.text and "skip" in again.text
+    note, item = await bot.say("https://example.org/harbour", user=ADMIN, expect=2)
+    # What was typed before the bad link is all there; one subscriber is one subscriber.
+    assert note.text.startswith("Preview. Send reaches 1 subscriber;")
+    assert "Harbour workers win a pay rise" in item.text and "Dock workers" in item.text
+
+
+async def test_broadcast_progress_shows_from_the_first_send_with_the_sending_rate(
+    bot: BotUnderTest,
+) -> None:
+    subscribers = list(range(2001, 2031))
+    await add_subscribers(bot, subscribers)
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    report = await final_report(bot)
+    deliveries = sorted(broadcasts_to(bot, c)[0].sent_at for c in subscribers)
+    (progress,) = [m for m in bot.server.messages(ADMIN) if "Broadcast finished" in m.text]
+    # The progress message was there before the first delivery, not after the last.
+    assert progress.sent_at < deliveries[0]
+    assert "to 30 subscribers" in report
+    match = re.search(r"rate ([\d.]+) msg/s over ([\d.]+) s", report)
+    assert match, report
+    rate, seconds = float(match.group(1)), float(match.group(2))
+    span = deliveries[-1] - deliveries[0]
+    assert abs(seconds - span) < 0.3, (seconds, span)
+    assert abs(rate - 29 / span) < 3, (rate, 29 / span)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None
         "DATABASE_URL",
         "DEFAULT_TIMEZONE",
         "DEFAULT_DIGEST_TIME",
+        "LOG_LEVEL",
+        "QUESTIONS_PER_MINUTE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(str(tmp_path))  # no .env from the working copy
@@ -37,6 +40,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None
             "TELEGRAM_API_BASE_URL: expected an http(s) URL",
         ),
         ("DATABASE_URL", "mysql://db/x", "DATABASE_URL: expected sqlite+aiosqlite"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("QUESTIONS_PER_MINUTE", "-1", "QUESTIONS_PER_MINUTE: expected at least 1, got '-1'"),
+        ("QUESTIONS_PER_MINUTE", "many", "QUESTIONS_PER_MINUTE: expected a whole number"),
+        ("SEND_RATE_PER_SECOND", "99", "SEND_RATE_PER_SECOND: expected at most 30"),
     ],
 )
 def test_a_bad_setting_is_named_with_what_is_expected(
@@ -60,3 +67,28 @@ def test_defaults_and_friendly_spellings(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.default_digest_time == dt.time(7, 30)
     assert settings.telegram_bot_token is not None
     assert "ABCDEFG" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [("utc", "UTC"), ("europe/berlin", "Europe/Berlin"), ("AMERICA/NEW_YORK", "America/New_York")],
+)
+def test_time_zone_names_are_taken_in_any_case_and_kept_in_iana_spelling(
+    monkeypatch: pytest.MonkeyPatch, typed: str, canonical: str
+) -> None:
+    monkeypatch.setenv("DEFAULT_TIMEZONE", typed)
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert settings.default_timezone == canonical
+    assert settings.log_level == "DEBUG"
+
+
+def test_every_setting_is_in_the_readme_table_and_in_env_example() -> None:
+    from bot.config import Settings
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"| `{name.upper()}` |" in readme, name
+        assert f"{name.upper()}=" in example, name

@@ -7,6 +7,7 @@ with the clock in the test's hands.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -305,3 +306,56 @@ def test_a_batch_picks_from_a_short_list_the_same_digests_as_from_all_the_news()
         whole = build_digest(request, items, first_seen, now)
         assert build_digest(request, short, first_seen, now) == whole
         assert whole
+
+
+async def test_settings_buttons_keep_their_places_when_one_is_pressed(
+    news_bot: BotUnderTest,
+) -> None:
+    await news_bot.say("/subscribe 08:00 UTC")
+    (panel,) = await news_bot.say("/settings")
+    before = [data for _, data in panel.buttons]
+    edited = await news_bot.press(panel, "18:00")
+    assert [data for _, data in edited.buttons] == before
+    labels = [label for label, _ in edited.buttons]
+    assert "✓ 18:00" in labels and "08:00" in labels
+
+
+async def test_change_time_zone_offers_the_common_zones_of_the_users_region(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    await news_bot.say("/subscribe 08:00 europe/berlin")
+    (panel,) = await news_bot.say("/settings")
+    assert "Time zone: Europe/Berlin" in panel.text
+    picker = await news_bot.press(panel, "Change time zone")
+    labels = [label for label, _ in picker.buttons]
+    assert "✓ Europe/Berlin" in labels and "Europe/London" in labels
+    assert "Asia" in labels and "◂ Back" in labels
+    assert "/subscribe HH:MM Area/City" in picker.text  # typing still works
+    asia = await news_bot.press(picker, "Asia")
+    chosen = await news_bot.press(asia, "Asia/Tokyo")
+    assert "Time zone: Asia/Tokyo" in chosen.text and "Digest time: 08:00" in chosen.text
+    sub = await services(news_bot).storage.subscriptions.get(ALICE)  # type: ignore[union-attr]
+    # 22:00 UTC on 1 March is 07:00 on 2 March in Tokyo: the next 08:00 is an hour away.
+    assert sub is not None and sub.next_digest_at == dt.datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+
+
+async def test_topics_are_shown_in_settings_without_a_subscription(
+    news_bot: BotUnderTest,
+) -> None:
+    await news_bot.say("/follow child labour")
+    (panel,) = await news_bot.say("/settings")
+    assert "not subscribed" in panel.text
+    assert "Followed topics: child labour" in panel.text
+
+
+async def test_digest_and_latest_list_the_news_in_one_order(news_bot: BotUnderTest) -> None:
+    (digest,) = await news_bot.say("/digest")
+    (latest,) = await news_bot.say("/latest 5")
+    (answer,) = await news_bot.say("latest news")
+
+    def titles(text: str) -> list[str]:
+        return re.findall(r"^\d+\. (.+)$", text, flags=re.MULTILINE)
+
+    assert len(titles(digest.text)) == 5
+    assert titles(digest.text) == titles(latest.text)
+    assert titles(answer.text) == titles(latest.text)[: len(titles(answer.text))]

@@ -7,13 +7,20 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.cli import main
 from bot.errors import ImportFormatError, KnowledgeError
 from bot.knowledge.importers import import_text, parse_listing_date
 from bot.knowledge.models import NewsItem
 from bot.knowledge.newsroom import Newsroom
-from bot.knowledge.store import dump_knowledge, load_knowledge, write_knowledge
+from bot.knowledge.reading import PlainLoader, load_plain
+from bot.knowledge.store import (
+    dump_knowledge,
+    load_knowledge,
+    validate_document,
+    write_knowledge,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seeds" / "000_abfd6a6517a21409.txt"
@@ -122,7 +129,7 @@ def test_check_summarises_a_valid_file_in_one_line(capsys: pytest.CaptureFixture
         (b"", "the file is empty"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b"items: [\n", "YAML syntax"),
-        (b"- just\n- strings\n", "Input should be a valid dictionary"),
+        (b"- just\n- strings\n", "item 1: expected a mapping of fields"),
         (b"items:\n- {id: a, title: t, date: 2021-06-10, summary: s, url: 'not a url'}\n", "url"),
         (b"items:\n- {id: a, title: 5, date: 2021-06-10, summary: [1]}\n", "summary"),
         (b"42\n", "expected a mapping"),
@@ -196,8 +203,75 @@ def test_a_huge_knowledge_file_is_refused_before_it_is_read(tmp_path: Path) -> N
     path = tmp_path / "huge.yaml"
     with path.open("wb") as handle:
         handle.truncate(51 * 2**20)  # sparse: as large as it looks, at no cost
-    with pytest.raises(KnowledgeError, match=r"51 MiB, more than the 50 MiB allowed"):
+    with pytest.raises(KnowledgeError, match=r"53,477,376 bytes, more than the 50 MiB"):
         load_knowledge(path)
+
+
+def test_a_file_just_over_the_limit_is_not_said_to_be_as_large_as_the_limit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(52_428_823)
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(path)
+    assert str(caught.value) == (
+        f"{path}: the file is 52,428,823 bytes, more than the 50 MiB (52,428,800 bytes) allowed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("tags: child labour", "tags: expected a list such as [child labour, schools]"),
+        ("date: '2021-02-30'", "date: expected a real date such as 2021-06-10, got '2021-02-30'"),
+        ("title:", "title: is empty"),
+        ("title: ''", "title: is empty"),
+        (f"title: {'x' * 301}", "title: is 301 characters, more than the 300 allowed"),
+    ],
+)
+def test_check_says_what_is_wrong_in_plain_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, expected: str
+) -> None:
+    fields = {"id": "id: a", "title": "title: T", "date": "date: '2021-06-10'", "summary": ""}
+    fields[field.split(":")[0]] = field
+    lines = [fields["id"], fields["title"], fields["date"], "summary: S"]
+    if field.startswith("tags"):
+        lines.append(field)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("items:\n- " + "\n  ".join(lines) + "\n", encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: item 1 (id 'a'): {expected}" in err
+    assert "Input should" not in err and "String should" not in err
+
+
+def test_a_duplicate_id_is_one_problem_naming_both_items(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "twins.yaml"
+    write_knowledge(bad, [item()])
+    bad.write_text(
+        bad.read_text(encoding="utf-8")
+        + "- {id: 2021-06-10-child-labour, title: Twin, date: '2021-06-10', summary: S}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{bad}: item 2 (id '2021-06-10-child-labour'): id: duplicate id, first used by item 1",
+        f"{bad}: 1 problem",
+    ]
+
+
+def test_a_missing_knowledge_file_is_said_so_without_dashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.yaml"
+    assert main(["check", str(missing)]) == 1
+    assert capsys.readouterr().err.splitlines()[0] == f"{missing}: does not exist"
+    assert main(["ask", "child labour", "--knowledge", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"newsbot ask: --knowledge: {missing} does not exist"
 
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -241,9 +315,111 @@ def test_an_atom_feed_imports_too() -> None:
     )
 
 
-def test_a_feed_entry_without_a_date_is_refused_naming_the_entry() -> None:
-    feed = RSS.replace("<pubDate>Thu, 10 Jun 2021 08:00:00 +0200</pubDate>", "")
-    with pytest.raises(
-        ImportFormatError, match=r"entry 2 \('Ferry timetable changes'\) has no date"
-    ):
-        import_text(feed, "feed.xml")
+def test_every_bad_feed_entry_is_reported_by_number_without_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = RSS.replace("<pubDate>Thu, 10 Jun 2021 08:00:00 +0200</pubDate>", "").replace(
+        "<title>Dock workers win a pay rise</title>", ""
+    )
+    path = tmp_path / "feed.rss"
+    path.write_text(feed, encoding="utf-8")
+    assert main(["import", str(path), "-o", str(tmp_path / "k.yaml")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}: entry 1 has no title",
+        f"{path}: entry 2 ('Ferry timetable changes') has no date (pubDate or updated)",
+        f"{path}: 2 problems",
+    ]
+
+
+def test_inline_markup_in_a_feed_summary_keeps_the_punctuation_in_place() -> None:
+    feed = RSS.replace(
+        "&lt;b&gt;three&lt;/b&gt; ports\nagreed a deal.",
+        "agreed for &lt;b&gt;two weeks&lt;/b&gt;.",
+    )
+    first, _ = import_text(feed, "feed.xml")
+    assert first.summary == "Dock workers in agreed for two weeks."
+
+
+def test_titles_in_other_scripts_keep_their_letters_in_the_id() -> None:
+    feed = RSS.replace("Dock workers win a pay rise", "全球童工人数上升").replace(
+        "Ferry timetable changes", "Новости порта"
+    )
+    first, second = import_text(feed, "feed.xml")
+    assert first.id == "2021-06-11-全球童工人数上升"
+    assert second.id == "2021-06-10-новости-порта"
+    assert validate_document(yaml.safe_load(dump_knowledge([first])), "k.yaml") == [first]
+
+
+def test_one_item_is_one_item_and_a_new_output_folder_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "city.atom"
+    feed.write_text(ATOM, encoding="utf-8")
+    out = tmp_path / "new" / "deeper" / "k.yaml"
+    assert main(["import", str(feed), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"{out}: wrote 1 item, 2021-06-12 (created the folder {tmp_path / 'new'})"
+    )
+
+
+def test_a_feed_is_fetched_from_an_http_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import http.server
+    import threading
+
+    class Feed(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = RSS.encode() if self.path == "/feed.rss" else b"no"
+            self.send_response(200 if self.path == "/feed.rss" else 404)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        out = tmp_path / "k.yaml"
+        assert main(["import", f"{base}/feed.rss", "-o", str(out)]) == 0
+        assert load_knowledge(out)[0].title == "Dock workers win a pay rise"
+        assert main(["import", f"{base}/gone.rss", "-o", str(out)]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"newsbot import: {base}/gone.rss: the server answered 404"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_newsbot_version_says_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip() == "newsbot 0.1.0"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "items:\n- &a {id: x, n: 5, f: 1.5, b: yes, d: 2021-06-10, z: ~}\n- *a\n",
+        "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n",
+        "",
+        "42\n",
+        "- [1, 2]\n- !!binary aGk=\n- &r [*r]\n",
+        "- 'quoted'\n- \"2021-06-10\"\n- ~\n- ''\n- .inf\n- 0x1f\n- ! 12\n- Yes\n- null\n-\n",
+    ],
+    ids=["aliases-and-scalars", "merge-key", "empty", "scalar", "tags-and-recursion", "plain"],
+)
+def test_the_fast_reader_reads_what_pyyaml_reads(text: str) -> None:
+    expected = yaml.load(text, Loader=PlainLoader)
+    assert repr(load_plain(text)) == repr(expected)
+
+
+def test_the_fast_reader_refuses_what_pyyaml_refuses() -> None:
+    with pytest.raises(yaml.YAMLError):
+        load_plain("? [a]\n: 1\n")

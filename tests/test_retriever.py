@@ -8,10 +8,12 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pytest
+from harness import SEED_KNOWLEDGE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.knowledge.models import NewsItem, slugify
+from bot.knowledge.store import load_knowledge
 from bot.retrieval import (
     ANSWER_THRESHOLD,
     SUGGEST_THRESHOLD,
@@ -452,3 +454,18 @@ def test_a_question_gets_the_vector_its_words_would_get_among_the_items(
     for row, vector in zip(batched, alone, strict=True):
         assert abs(row - vector).max() < 1e-6
     assert not alone[-2].any() and alone[-1].any()
+
+
+@pytest.mark.parametrize("number", ["1", "2", "4", "8", "10", "160"])
+def test_a_stray_number_in_a_question_does_not_change_the_answer(
+    number: str, embedder: Embedder | None
+) -> None:
+    # In the seed, "4", "8" and "160" occur in one item each, as often as "oceans" does.
+    retriever = Retriever(load_knowledge(SEED_KNOWLEDGE), embedder=embedder)
+    plain = retriever.search("oceans", today=TODAY)
+    numbered = retriever.search(f"oceans {number}", today=TODAY)
+    assert plain.kind == "answer" and plain.hits
+    assert (numbered.kind, [h.item.id for h in numbered.hits]) == (
+        plain.kind,
+        [h.item.id for h in plain.hits],
+    )

@@ -257,7 +257,7 @@ async def test_a_proxys_error_page_is_one_clean_line_in_the_broadcast_report(
     assert courier is not None
     courier.max_attempts = 1
     _note, item = await bot.say(ONE_MESSAGE, user=ADMIN, expect=2)
-    bot.server.inject("sendMessage", Fault.bad_gateway())
+    bot.server.inject("sendMessage", Fault.bad_gateway(), chat_id=2001)
     await bot.press(item, "Send", user=ADMIN)
     report = ""
     for _ in range(100):

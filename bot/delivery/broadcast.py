@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from bot.errors import plain_reason
 from bot.knowledge.models import NewsItem, date_problem, slugify
 from bot.knowledge.newsroom import Newsroom
 from bot.messages.render import escape, render_item
@@ -107,9 +108,11 @@ def draft_item(draft: Draft, existing_ids: Callable[[str], bool]) -> NewsItem | 
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "item"
-        reason = str(error["msg"]).removeprefix("Value error, ")
+        reason = plain_reason(error)
         if field == "url":
             reason = "expected an http:// or https:// link without spaces"
+        if reason.startswith("is "):  # "is empty", "is 301 characters, more than..."
+            return f"The {field} {reason}."
         return f"The {field} is not valid: {reason}."
 
 
@@ -130,6 +133,8 @@ class Progress:
     left: int
     elapsed: float
     reasons: dict[str, int]
+    """``elapsed``: seconds from the first message sent to the last (or to now, while sending);
+    the time spent publishing and queueing before it is not the sending's."""
 
     @property
     def done(self) -> bool:
@@ -137,7 +142,8 @@ class Progress:
 
     @property
     def rate(self) -> float:
-        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+        """Messages per second between the first send and the last (or now)."""
+        return (self.sent - 1) / self.elapsed if self.sent > 1 and self.elapsed > 0 else 0.0
 
 
 _TAGS = re.compile(r"<[^>]*>")
@@ -157,14 +163,21 @@ def reason_line(reason: str) -> str:
 def progress_text(progress: Progress) -> str:
     """The admin's progress message, and at the end the report."""
     b = progress.broadcast
-    head = f"<b>Broadcast #{b.id}</b> of {escape(b.item_id)} to {b.total} subscriber(s)"
+    head = (
+        f"<b>Broadcast #{b.id}</b> of {escape(b.item_id)} to {b.total} "
+        f"subscriber{'' if b.total == 1 else 's'}"
+    )
     counts = (
         f"sent {progress.sent} · blocked {progress.blocked} · failed {progress.failed}"
         f" · left {progress.left}"
     )
     if progress.cancelled:
         counts += f" · cancelled {progress.cancelled}"
-    lines = [head, counts, f"rate {progress.rate:.1f} msg/s, {progress.elapsed:.0f} s"]
+    if progress.rate > 0:
+        pace = f"rate {progress.rate:.1f} msg/s over {progress.elapsed:.1f} s"
+    else:
+        pace = "sending…" if progress.sent == 0 and not progress.done else "rate -"
+    lines = [head, counts, pace]
     if progress.done:
         state = "cancelled" if b.status == "cancelled" else "finished"
         lines.insert(0, f"✅ Broadcast {state}.")
@@ -252,7 +265,11 @@ class Broadcaster:
                 await self.storage.broadcasts.finish(broadcast_id, self.clock()) or broadcast
             )
         reasons = await self.storage.audience.failure_reasons(broadcast_id) if left == 0 else {}
-        end = broadcast.finished_at or self.clock()
+        window = await self.storage.outbox.sending_window(broadcast_id)
+        elapsed = 0.0
+        if window is not None:
+            end = window[1] if left == 0 else self.clock()
+            elapsed = max(0.0, (end - window[0]).total_seconds())
         return Progress(
             broadcast=broadcast,
             sent=counts["sent"],
@@ -260,6 +277,6 @@ class Broadcaster:
             blocked=counts["skipped"],
             cancelled=counts["cancelled"],
             left=left,
-            elapsed=max(0.0, (end - broadcast.created_at).total_seconds()),
+            elapsed=elapsed,
             reasons=reasons,
         )

@@ -37,7 +37,7 @@ def new_items(
     since: dt.datetime | None,
     until: dt.datetime,
 ) -> list[NewsItem]:
-    """Items that became known in ``(since, until]``, newest first.
+    """Items that became known in ``(since, until]``, newest first (``items`` in file order).
 
     With ``since`` None (a first digest), every item known by ``until``. The window is
     open at ``since`` and closed at ``until`` so consecutive digests neither repeat nor skip.
@@ -48,7 +48,9 @@ def new_items(
         return seen is not None and seen <= until and (since is None or seen > since)
 
     chosen = [item for item in items if fresh(item)]
-    return sorted(chosen, key=lambda item: (item.date, item.id), reverse=True)
+    # Newest first, one day's items in file order: the order of /latest and of answers
+    # (Retriever.latest). sorted() is stable, also with reverse=True.
+    return sorted(chosen, key=lambda item: item.date, reverse=True)
 
 
 def build_digest(

@@ -58,12 +58,15 @@ def digest_candidates(
     floors = [sub.last_digest_at for sub in due]
     candidates: dict[str, NewsItem] = {}
     if None in floors:
-        newest = heapq.nlargest(FIRST_DIGEST_ITEMS, known, key=lambda i: (i.date, i.id))
-        candidates.update((i.id, i) for i in newest)
+        # The newest; of one day, the first in the file (as build_digest and /latest order).
+        ranked = heapq.nlargest(
+            FIRST_DIGEST_ITEMS, enumerate(known), key=lambda pair: (pair[1].date, -pair[0])
+        )
+        candidates.update((i.id, i) for _, i in ranked)
     floor = min((f for f in floors if f is not None), default=None)
     if floor is not None:
         candidates.update((i.id, i) for i in known if first_seen[i.id] > floor)
-    return list(candidates.values())
+    return [i for i in known if i.id in candidates]  # in file order
 
 
 def digest_messages(

@@ -44,7 +44,7 @@ def parse_subscribe_args(
             if seen_zone:
                 return SUBSCRIBE_USAGE
             try:
-                zone = check_timezone(_zone_case(arg))
+                zone = check_timezone(arg)
             except ValueError:
                 return (
                     f"“{arg}” is not a time zone I know. Use an IANA name such as "
@@ -52,11 +52,3 @@ def parse_subscribe_args(
                 )
             seen_zone = True
     return DigestChoice(digest_time, zone)
-
-
-def _zone_case(name: str) -> str:
-    """``europe/berlin`` → ``Europe/Berlin``: people rarely type the capitals right."""
-    if name.upper() == "UTC":
-        return "UTC"
-    parts = name.split("/")
-    return "/".join("_".join(w[:1].upper() + w[1:] for w in p.split("_")) for p in parts)

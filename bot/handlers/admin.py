@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 import secrets
 from typing import Any
 
 from telegram import Bot, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -50,6 +51,10 @@ TITLE, DATE, SUMMARY, LINK = range(4)
 REFUSAL = "Sorry, only the bot's admins can do that."
 PROGRESS_SECONDS = 2.0
 STATS_DAYS = 7
+# The knowledge file's own limits (bot/knowledge/models.py), checked as each answer comes.
+LINK_PATTERN = re.compile(r"https?://\S+")
+TITLE_LIMIT = 300
+SUMMARY_LIMIT = 3000
 
 
 def is_admin(update: Update, context: BotContext) -> bool:
@@ -92,7 +97,8 @@ async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
         ]
     ]
     audience = len(await context.storage.audience.active_subscriber_ids())
-    note = f"Preview. Send reaches {audience} subscriber(s); nothing goes out before Send."
+    whom = f"{audience} subscriber{'' if audience == 1 else 's'}"
+    note = f"Preview. Send reaches {whom}; nothing goes out before Send."
     await send_reply(context.bot, message.chat_id, Reply([note, broadcast_text(item)], buttons))
     return ConversationHandler.END
 
@@ -129,7 +135,13 @@ async def got_title(update: Update, context: BotContext) -> int:
     message = update.effective_message
     if message is None or not message.text or not is_admin(update, context):
         return ConversationHandler.END
-    context.user_state["broadcast_draft"] = Draft(title=message.text.strip())
+    title = message.text.strip()
+    if len(title) > TITLE_LIMIT:
+        await message.reply_text(
+            f"That title is {len(title)} characters; at most {TITLE_LIMIT}. A shorter one?"
+        )
+        return TITLE
+    context.user_state["broadcast_draft"] = Draft(title=title)
     await message.reply_text("Date? YYYY-MM-DD, or today.")
     return DATE
 
@@ -157,7 +169,13 @@ async def got_summary(update: Update, context: BotContext) -> int:
     if message is None or not message.text or not is_admin(update, context):
         return ConversationHandler.END
     draft = _draft(context)
-    context.user_state["broadcast_draft"] = Draft(draft.title, draft.date, message.text.strip())
+    summary = message.text.strip()
+    if len(summary) > SUMMARY_LIMIT:
+        await message.reply_text(
+            f"That summary is {len(summary)} characters; at most {SUMMARY_LIMIT}. A shorter one?"
+        )
+        return SUMMARY
+    context.user_state["broadcast_draft"] = Draft(draft.title, draft.date, summary)
     await message.reply_text("Link? Send an https:// address, or skip.")
     return LINK
 
@@ -169,6 +187,12 @@ async def got_link(update: Update, context: BotContext) -> int:
     text = message.text.strip()
     draft = _draft(context)
     url = None if text.lower() in {"skip", "-", "none", "no"} else text
+    if url is not None and not LINK_PATTERN.fullmatch(url):
+        # Asked again, as the date is: what was typed so far stays.
+        await message.reply_text(
+            "That is not a link. Send an address starting with https:// (no spaces), or skip."
+        )
+        return LINK
     context.user_state.pop("broadcast_draft", None)
     return await _preview(message, context, Draft(draft.title, draft.date, draft.summary, url))
 
@@ -246,26 +270,46 @@ async def preview_button(update: Update, context: BotContext) -> None:
         return
     await query.answer("Sending…")
     user_id = update.effective_user.id if update.effective_user else 0
+    # The progress message goes out before the first delivery is queued: sent after, it would
+    # wait its turn in the rate limiter behind every delivery of a small broadcast.
+    shown: Message | None = None
+    try:
+        shown = await query.message.reply_html(f"Broadcasting {escape(item.id)}: sending…")
+    except TelegramError as exc:  # only the display failed: the broadcast goes on
+        logger.warning("broadcast progress message not sent: %s", exc)
     broadcast = await context.broadcaster.send(item, user_id)
     logger.info("broadcast %d of %s started by admin %s", broadcast.id, item.id, user_id)
-    watch(context.bot, context.bot_data, query.message.chat_id, broadcast.id)
+    watch(context.bot, context.bot_data, query.message.chat_id, broadcast.id, shown)
 
 
-def watch(bot: Bot, services: Services, chat_id: int, broadcast_id: int) -> None:
-    """Show the broadcast's progress in one message, edited in place, then its report."""
+def watch(
+    bot: Bot,
+    services: Services,
+    chat_id: int,
+    broadcast_id: int,
+    message: Message | None = None,
+) -> None:
+    """Show the broadcast's progress in one message (``message``, or a new one), edited in
+    place, then its report."""
     assert services.broadcaster is not None
     task = asyncio.create_task(
-        _watch(bot, services.broadcaster, chat_id, broadcast_id), name=f"broadcast-{broadcast_id}"
+        _watch(bot, services.broadcaster, chat_id, broadcast_id, message),
+        name=f"broadcast-{broadcast_id}",
     )
     services.background.add(task)
     task.add_done_callback(services.background.discard)
 
 
-async def _watch(bot: Bot, broadcaster: Broadcaster, chat_id: int, broadcast_id: int) -> None:
+async def _watch(
+    bot: Bot,
+    broadcaster: Broadcaster,
+    chat_id: int,
+    broadcast_id: int,
+    message: Message | None,
+) -> None:
     stop = callbacks.encode(callbacks.BroadcastAction("stop", str(broadcast_id))) or ""
     markup = keyboard([[Button("Cancel broadcast", stop)]])
-    message: Message | None = None
-    last_text = ""
+    last_text = message.text_html if message is not None and message.text else ""
     try:
         while True:
             progress: Progress | None = await broadcaster.progress(broadcast_id)

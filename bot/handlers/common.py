@@ -31,6 +31,13 @@ Commands:
 /unsubscribe – stop the digest
 /help – this message"""
 
+ADMIN_HELP = """
+
+For admins:
+/broadcast – publish a new item to every subscriber, step by step or in one message
+/stats – subscribers, digests today, the last broadcast, unanswered questions
+/cancel – stop a /broadcast being written"""
+
 START = """Hello{name}! I answer questions about the news.
 
 Try asking: <i>what's new on child labour?</i> or <i>latest news</i>.
@@ -59,10 +66,13 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """/help: commands and examples."""
+    """/help: commands and examples; admins also see the admin commands."""
     message = update.effective_message
-    if message is not None:
-        await message.reply_html(HELP)
+    if message is None:
+        return
+    user = update.effective_user
+    admin = user is not None and user.id in context.settings.admin_ids
+    await message.reply_html(HELP + (ADMIN_HELP if admin else ""))
 
 
 async def media_hint(update: Update, context: BotContext) -> None:

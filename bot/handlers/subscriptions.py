@@ -12,8 +12,9 @@ from telegram.constants import ChatMemberStatus
 from bot.context import BotContext
 from bot.delivery.replies import edit_reply, send_reply
 from bot.digests.digest import explain_silence
-from bot.digests.schedule import describe_wait, next_due
+from bot.digests.schedule import check_timezone, describe_wait, next_due
 from bot.digests.subscribing import parse_subscribe_args
+from bot.digests.zones import REGIONS, common_zones, region_of
 from bot.handlers.permissions import may_change_chat
 from bot.messages import callbacks
 from bot.messages.render import escape
@@ -181,21 +182,22 @@ async def digest(update: Update, context: BotContext) -> None:
 
 def _settings_reply(sub: Subscription, follows: list[str], now: dt.datetime) -> Reply:
     empty = "on" if sub.send_empty else "off"
-    # Topics are what users typed: escaped, or "/follow <a href=...>" would become a link.
-    topics = escape(", ".join(follows)) if follows else "none (add one with /follow WORDS)"
     text = (
         f"<b>Your settings</b>\n"
         f"Digest time: {sub.digest_time:%H:%M}\n"
         f"Time zone: {sub.timezone}\n"
         f"“Nothing new today” messages: {empty}\n"
-        f"Followed topics: {topics}\n"
+        f"Followed topics: {_topics(follows)}\n"
         f"Next digest {describe_wait(now, sub.next_digest_at)}."
     )
+    # Every preset keeps its place (the current one is ticked): a button that moves under
+    # the finger, or under "#3" in console mode, presses the wrong time.
+    current = f"{sub.digest_time:%H:%M}"
     times = []
     for preset in PRESET_TIMES:
         data = callbacks.encode(callbacks.SettingsAction("time", preset.replace(":", "")))
-        if data and preset != f"{sub.digest_time:%H:%M}":
-            times.append(Button(preset, data))
+        if data:
+            times.append(Button(f"✓ {preset}" if preset == current else preset, data))
     toggle = callbacks.encode(callbacks.SettingsAction("empty", "0" if sub.send_empty else "1"))
     zone = callbacks.encode(callbacks.SettingsAction("zone"))
     rows = [times]
@@ -205,18 +207,53 @@ def _settings_reply(sub: Subscription, follows: list[str], now: dt.datetime) -> 
     return Reply([text], rows)
 
 
+def _topics(follows: list[str]) -> str:
+    # Topics are what users typed: escaped, or "/follow <a href=...>" would become a link.
+    return escape(", ".join(follows)) if follows else "none (add one with /follow WORDS)"
+
+
+def _zone_picker(sub: Subscription, region: str | None) -> Reply:
+    """Common zones of ``region`` as buttons, other regions, and back to the settings."""
+    text = (
+        f"Your time zone is {sub.timezone}. Pick one below, or send "
+        "/subscribe HH:MM Area/City for any other, e.g. /subscribe 08:00 Asia/Tokyo"
+    )
+    zones = [
+        Button(f"✓ {name}" if name == sub.timezone else name, data)
+        for name in common_zones(region)
+        if (data := callbacks.encode(callbacks.SettingsAction("tz", name)))
+    ]
+    rows = [zones[i : i + 3] for i in range(0, len(zones), 3)]
+    others = [
+        Button(name, data)
+        for name in REGIONS
+        if name != region and (data := callbacks.encode(callbacks.SettingsAction("region", name)))
+    ]
+    rows.append(others)
+    back = callbacks.encode(callbacks.SettingsAction("back"))
+    if back:
+        rows.append([Button("◂ Back", back)])
+    return Reply([text], rows)
+
+
 async def settings(update: Update, context: BotContext) -> None:
-    """/settings: time, zone, keywords, with buttons to change them."""
-    found = await _subscription(update, context)
-    if found is None:
+    """/settings: time, zone, topics, with buttons to change them."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
         return
-    message, sub = found
-    follows = [f.phrase for f in await context.storage.follows.list_for_chat(sub.chat_id)]
+    follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat.id)]
+    sub = await context.storage.subscriptions.get(chat.id)
+    if sub is None:
+        # Alerts work without a digest: the topics are shown all the same.
+        text = f"{escape(NOT_SUBSCRIBED)}\nFollowed topics: {_topics(follows)}"
+        await send_reply(context.bot, message.chat_id, Reply([text]))
+        return
     await send_reply(context.bot, message.chat_id, _settings_reply(sub, follows, context.now()))
 
 
 async def settings_button(update: Update, context: BotContext) -> None:
-    """A /settings button: change the time, toggle "nothing new", or explain zones."""
+    """A /settings button: change the time or the zone, toggle "nothing new"."""
     query = update.callback_query
     if query is None:
         return
@@ -233,13 +270,10 @@ async def settings_button(update: Update, context: BotContext) -> None:
         await query.answer("These settings are out of date. Send /settings again.")
         return
     now = context.now()
-    if action.setting == "zone":
+    if action.setting in {"zone", "region"}:
         await query.answer()
-        await send_reply(
-            context.bot,
-            chat_id,
-            Reply(["Send /subscribe HH:MM Area/City, for example /subscribe 08:00 Asia/Tokyo"]),
-        )
+        region = action.value if action.setting == "region" else region_of(sub.timezone)
+        await edit_reply(query.message, _zone_picker(sub, region if region in REGIONS else None))
         return
     if action.setting == "time":
         digest_time = dt.time(int(action.value[:2]), int(action.value[2:]))
@@ -247,9 +281,21 @@ async def settings_button(update: Update, context: BotContext) -> None:
             chat_id, digest_time, sub.timezone, next_due(digest_time, sub.timezone, now)
         )
         await query.answer(f"Digest time set to {digest_time:%H:%M}")
+    elif action.setting == "tz":
+        try:
+            zone = check_timezone(action.value)
+        except ValueError:
+            await query.answer("That time zone is not known. Send /settings again.")
+            return
+        sub = await context.storage.subscriptions.subscribe(
+            chat_id, sub.digest_time, zone, next_due(sub.digest_time, zone, now)
+        )
+        await query.answer(f"Time zone set to {zone}")
     elif action.setting == "empty":
         await context.storage.subscriptions.set_send_empty(chat_id, action.value == "1")
         await query.answer("Saved")
+    else:
+        await query.answer()
     sub = await context.storage.subscriptions.get(chat_id)
     if sub is None:
         return

@@ -151,9 +151,18 @@ _FEED = re.compile(r"<(?:rss|feed|rdf:RDF)\b", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 
 
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|tr|td|th|table|pre|hr)\b[^>]*>", re.IGNORECASE
+)
+
+
 def _plain(markup: str) -> str:
-    """Feed summaries are HTML: the text a reader sees, on one line."""
-    return " ".join(html.unescape(_TAGS.sub(" ", markup)).split())
+    """Feed summaries are HTML: the text a reader sees, on one line.
+
+    Block tags (``<p>``, ``<br>``) separate words; inline ones (``<b>``, ``<a>``) do not, so
+    ``<b>two weeks</b>.`` stays "two weeks." and not "two weeks .".
+    """
+    return " ".join(html.unescape(_TAGS.sub("", _BLOCK_TAG.sub(" ", markup))).split())
 
 
 def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
@@ -164,14 +173,17 @@ def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
         line = getattr(feed.bozo_exception, "getLineNumber", lambda: 1)()
         raise ImportFormatError(source, int(line or 1), f"not a readable feed: {reason}")
     items: list[NewsItem] = []
+    problems: list[str] = []
     for number, entry in enumerate(feed.entries, start=1):
         title = _plain(entry.get("title", ""))
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         where = f"entry {number} ({title[:40]!r})" if title else f"entry {number}"
         if not title:
-            raise ImportFormatError(source, 0, f"{where} has no title")
+            problems.append(f"{where} has no title")
         if stamp is None:
-            raise ImportFormatError(source, 0, f"{where} has no date (pubDate or updated)")
+            problems.append(f"{where} has no date (pubDate or updated)")
+        if not title or stamp is None:
+            continue
         date = dt.date(stamp.tm_year, stamp.tm_mon, stamp.tm_mday)
         problem = date_problem(date)
         if problem is not None:
@@ -188,8 +200,11 @@ def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
                 url=url,
             )
         )
+    if problems:
+        # A feed has no useful line numbers (it is often one line): entries go by number.
+        raise ImportFormatError(source, None, *problems)
     if not items:
-        raise ImportFormatError(source, 1, "the feed has no entries")
+        raise ImportFormatError(source, None, "the feed has no entries")
     return _unique_ids(items)
 
 
@@ -211,4 +226,4 @@ def import_text(text: str, source: str) -> list[NewsItem]:
         if importer.sniff(text):
             return importer.parse(text, source)
     formats = ", ".join(i.name for i in IMPORTERS)
-    raise ImportFormatError(source, 1, f"unrecognised format (known: {formats})")
+    raise ImportFormatError(source, None, f"unrecognised format (known: {formats})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import (
@@ -20,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
+# Lower-case letters of any script (a Chinese title keeps its characters), digits, hyphens.
+ID_PATTERN = r"^[^\W_A-Z](?:[^\W_A-Z]|-){0,79}$"
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -92,9 +94,24 @@ class KnowledgeFile(BaseModel):
 
 def slugify(title: str, date: dt.date, max_words: int = 8) -> str:
     """A stable, readable id from a date and a title: ``2021-06-10-global-progress-to-end``."""
-    words = re.findall(r"[a-z0-9]+", title.lower())
+    # A word is letters and digits with their marks (Devanagari vowel signs are marks).
+    folded = "".join(
+        c if c.isalnum() or unicodedata.category(c).startswith("M") else " "
+        for c in _fold_latin(title.lower())
+    )
+    words = folded.split()
     slug = "-".join(words[:max_words]) or "item"
     return f"{date.isoformat()}-{slug}"[:80].rstrip("-")
+
+
+def _fold_latin(text: str) -> str:
+    """``café`` → ``cafe``: accents come off Latin letters; other scripts keep every mark."""
+    out: list[str] = []
+    for char in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(char) and out and out[-1].isascii():
+            continue
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def item_key(item_id: str) -> str:

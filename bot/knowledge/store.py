@@ -18,20 +18,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.errors import KnowledgeError, Problem
+from bot.errors import KnowledgeError, Problem, plain_reason
 from bot.knowledge.models import KnowledgeFile, NewsItem
+from bot.knowledge.reading import collector_paused, load_plain
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
-class _PlainLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as strings, so pydantic reports "2021-13-01" by field."""
-
-
-_PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _item_label(raw_items: Sequence[Any], index: int) -> str:
@@ -59,6 +50,8 @@ def validate_document(data: Any, file: str) -> list[NewsItem]:
         problems = []
         for error in exc.errors():
             loc = error["loc"]
+            if not loc and "duplicate id" in str(error["msg"]):
+                continue  # reported once below, naming both items
             if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
                 item = _item_label(raw_items, loc[1])
                 field = ".".join(str(part) for part in loc[2:]) or "-"
@@ -71,7 +64,6 @@ def validate_document(data: Any, file: str) -> list[NewsItem]:
 
 
 def _reason(error: Any, field: str) -> str:
-    message = str(error["msg"])
     if error["type"] == "missing":
         return "required field is missing"
     if error["type"] == "string_pattern_mismatch":
@@ -81,7 +73,7 @@ def _reason(error: Any, field: str) -> str:
             return "expected an http:// or https:// address without spaces"
     if error["type"] == "extra_forbidden":
         return "unknown field (allowed: id, title, date, summary, url, tags)"
-    return message.removeprefix("Value error, ")
+    return plain_reason(error)
 
 
 def _raw_duplicates(raw_items: Sequence[Any], file: str) -> list[Problem]:
@@ -105,9 +97,14 @@ def load_knowledge(path: str | os.PathLike[str]) -> list[NewsItem]:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
             limit = MAX_FILE_BYTES // 2**20
-            reason = f"the file is {size // 2**20} MiB, more than the {limit} MiB allowed"
+            reason = (
+                f"the file is {size:,} bytes, more than the {limit} MiB "
+                f"({MAX_FILE_BYTES:,} bytes) allowed"
+            )
             raise KnowledgeError([Problem(file, "-", "-", reason)])
         raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise KnowledgeError([Problem(file, "-", "-", "does not exist")]) from None
     except OSError as exc:
         raise KnowledgeError([Problem(file, "-", "-", exc.strerror or str(exc))]) from None
     try:
@@ -115,8 +112,13 @@ def load_knowledge(path: str | os.PathLike[str]) -> list[NewsItem]:
     except UnicodeDecodeError as exc:
         reason = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
         raise KnowledgeError([Problem(file, "-", "-", reason)]) from None
+    with collector_paused():
+        return _parse(text, file)
+
+
+def _parse(text: str, file: str) -> list[NewsItem]:
     try:
-        data = yaml.load(text, Loader=_PlainLoader)
+        data = load_plain(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "-"
@@ -168,4 +170,7 @@ def summarize(items: Sequence[NewsItem]) -> str:
         return "0 items"
     first: dt.date = min(item.date for item in items)
     last: dt.date = max(item.date for item in items)
-    return f"{len(items)} items, {first.isoformat()} to {last.isoformat()}"
+    count = f"{len(items)} item{'s' if len(items) != 1 else ''}"
+    if first == last:
+        return f"{count}, {first.isoformat()}"
+    return f"{count}, {first.isoformat()} to {last.isoformat()}"

@@ -57,9 +57,11 @@ class Controls:
             raise ValueError("seconds and times must be at least 1")
         self.world.forced_retry[chat_id] = [seconds, times]
 
-    def inject(self, method: str, fault: Fault, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` fail with ``fault``."""
-        self.world.faults.arm(method, fault, times)
+    def inject(
+        self, method: str, fault: Fault, times: int = 1, *, chat_id: int | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` (to ``chat_id`` only, if given) fail."""
+        self.world.faults.arm(method, fault, times, chat_id)
 
     def clear_faults(self) -> None:
         self.world.faults.clear()
@@ -84,9 +86,11 @@ class Controls:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         return self.world.queue.pending()
 
-    def commands(self, language_code: str = "") -> list[JsonDict]:
-        """The bot's command list for the default scope, as set by setMyCommands."""
-        return list(self.world.commands.get(commands_key(None, language_code), []))
+    def commands(self, language_code: str = "", *, chat_id: int | None = None) -> list[JsonDict]:
+        """The bot's command list, as set by setMyCommands: the default scope, or the
+        ``BotCommandScopeChat`` of ``chat_id``."""
+        scope = None if chat_id is None else {"type": "chat", "chat_id": chat_id}
+        return list(self.world.commands.get(commands_key(scope, language_code), []))
 
     def reset_recording(self) -> None:
         """Forget recorded messages, callback answers and requests (chats stay)."""

@@ -92,6 +92,7 @@ MALFORMED_BODY = '{"ok":true,"result":{"message_id":'
 class _Armed:
     fault: Fault
     left: int
+    chat_id: int | None = None
 
 
 class FaultPlan:
@@ -100,21 +101,23 @@ class FaultPlan:
     def __init__(self) -> None:
         self._armed: dict[str, list[_Armed]] = {}
 
-    def arm(self, method: str, fault: Fault, times: int = 1) -> None:
+    def arm(self, method: str, fault: Fault, times: int = 1, chat_id: int | None = None) -> None:
         if times < 1:
             raise ValueError("times must be at least 1")
-        self._armed.setdefault(method.lower(), []).append(_Armed(fault, times))
+        self._armed.setdefault(method.lower(), []).append(_Armed(fault, times, chat_id))
 
-    def take(self, method: str) -> Fault | None:
-        """The fault for this call of ``method``, if one is armed."""
+    def take(self, method: str, chat_id: int | None = None) -> Fault | None:
+        """The fault for this call of ``method`` (to ``chat_id``), if one is armed."""
         queue = self._armed.get(method.lower())
         if not queue:
             return None
-        entry = queue[0]
-        entry.left -= 1
-        if entry.left <= 0:
-            queue.pop(0)
-        return entry.fault
+        for position, entry in enumerate(queue):
+            if entry.chat_id is None or entry.chat_id == chat_id:
+                entry.left -= 1
+                if entry.left <= 0:
+                    queue.pop(position)
+                return entry.fault
+        return None
 
     def pending(self) -> int:
         """How many faulty calls are still armed, over all methods."""

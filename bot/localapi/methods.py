@@ -46,6 +46,9 @@ _CHAT_ACTIONS = frozenset(
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
+_CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
+
+
 class BotApi:
     """Dispatches a method name to its handler."""
 
@@ -131,9 +134,15 @@ class BotApi:
 
     # --- commands ---------------------------------------------------------------------
 
-    @staticmethod
-    def _commands_key(params: Params) -> str:
+    def _commands_key(self, params: Params) -> str:
         scope = params.get_json("scope", "bot command scope")
+        if isinstance(scope, dict) and scope.get("type") in _CHAT_SCOPES:
+            # Telegram answers 400 "chat not found" for a chat the bot has never seen (a user
+            # who has not started it), https://core.telegram.org/bots/api#botcommandscopechat
+            chat_id = scope.get("chat_id")
+            if not isinstance(chat_id, int | str) or isinstance(chat_id, bool):
+                raise bad_request("can't parse bot command scope JSON object")
+            self.world.find_chat(chat_id)
         return commands_key(scope, params.get_str("language_code") or "")
 
     async def set_my_commands(self, params: Params) -> bool:

@@ -177,7 +177,8 @@ class LocalBotApiServer(SimulatedUsers, Controls):
         except ApiError as error:
             self.world.record_request(method, None, error.status, error.description)
             return _json_response(error.status, error.to_json())
-        fault = self.world.faults.take(method)
+        target = _chat_id(params)
+        fault = self.world.faults.take(method, target if isinstance(target, int) else None)
         if fault is not None:
             return await self._fail(request, method, params, fault)
         status, body = await self._answer(method, params)

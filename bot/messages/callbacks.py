@@ -41,7 +41,8 @@ class BroadcastAction:
 
 @dataclass(frozen=True)
 class SettingsAction:
-    """A /settings button: ``time`` (value HHMM), ``empty`` (value 0 or 1), ``zone`` (help)."""
+    """A /settings button: ``time`` (value HHMM), ``empty`` (value 0 or 1), ``zone`` (the zone
+    picker), ``tz`` (value a zone), ``region`` (value a region of bot.digests.zones), ``back``."""
 
     setting: str
     value: str = ""
@@ -80,4 +81,7 @@ def decode(data: str | None) -> Callback | None:
     if m := re.fullmatch(r"s:(time:(?:[01]\d|2[0-3])[0-5]\d|empty:[01]|zone:)", data):
         setting, value = m.group(1).split(":")
         return SettingsAction(setting=setting, value=value)
+    # A zone picked from the buttons, a region's list of zones, back to the settings.
+    if m := re.fullmatch(r"s:(tz|region|back):([A-Za-z0-9_/+-]{0,50})", data):
+        return SettingsAction(setting=m.group(1), value=m.group(2))
     return None

@@ -55,12 +55,16 @@ def results_page(query: str, hits: Sequence[NewsItem], page: int, header: str) -
     if start >= len(hits):
         return Reply([f"No more results for {_quote(query)}."])
     text, used = fit_page(hits[start:], header, start + 1)
-    buttons: list[list[Button]] = []
+    row: list[Button] = []
+    if page > 0:
+        back = callbacks.encode(callbacks.MorePage(query=query, page=page - 1))
+        if back is not None:
+            row.append(Button("◂ Back", back))
     if start + used < len(hits) and page + 1 < MAX_PAGES:
         data = callbacks.encode(callbacks.MorePage(query=query, page=page + 1))
         if data is not None:
-            buttons.append([Button("More results ▸", data)])
-    return Reply([text], buttons)
+            row.append(Button("More results ▸", data))
+    return Reply([text], [row] if row else [])
 
 
 def answer(result: SearchResult[NewsItem], latest: Sequence[NewsItem], page: int = 0) -> Reply:

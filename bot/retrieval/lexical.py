@@ -278,7 +278,10 @@ class LexicalIndex:
         return None
 
     def _unit(self, surface: str, word: str) -> QueryTerm:
-        filler = surface in QUERY_FILLER
+        # A bare number ("oceans 4") names no topic even when some item contains it: it
+        # counts only beside a topic word, as a filler does, so it cannot outvote "oceans".
+        # (Numbers of a date, "28 May 2021", were taken out by the date parser before.)
+        filler = surface in QUERY_FILLER or surface.isdigit()
         scale = FILLER_WEIGHT if filler else 1.0
         if word in self._postings:
             return QueryTerm(surface, scale * self.idf(word), ((word, 1.0),), filler)

@@ -249,3 +249,15 @@ class OutboxRepository:
             return None if row is None else _message(row)
 
         return await self._db.run("outbox.get", work)
+
+    async def sending_window(self, broadcast_id: int) -> tuple[dt.datetime, dt.datetime] | None:
+        """When a broadcast's first and last messages were sent; None before the first."""
+        statement = select(func.min(outbox.c.sent_at), func.max(outbox.c.sent_at)).where(
+            outbox.c.broadcast_id == broadcast_id, outbox.c.sent_at.is_not(None)
+        )
+
+        async def work(conn: AsyncConnection) -> tuple[dt.datetime, dt.datetime] | None:
+            first, last = (await conn.execute(statement)).one()
+            return None if first is None or last is None else (first, last)
+
+        return await self._db.run("outbox.sending_window", work)

@@ -6,8 +6,9 @@ Pure and at the bottom of the layers, so configuration, commands and storage sha
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # C0 controls but tab and newline, and DEL: PostgreSQL refuses NUL in text, no reader needs
 # the others.
@@ -40,14 +41,22 @@ def parse_clock(value: str) -> dt.time:
 _NOT_ZONES = frozenset({"factory", "localtime", "posixrules", "posix", "right"})
 
 
+@functools.cache
+def _zone_spellings() -> dict[str, str]:
+    """Every known zone by its lower-case name: ``europe/berlin`` → ``Europe/Berlin``."""
+    return {name.lower(): name for name in available_timezones()}
+
+
 def check_timezone(value: str) -> str:
-    """An IANA zone name such as ``Europe/Berlin``; raises ValueError otherwise."""
+    """An IANA zone name in its IANA spelling, whatever the case typed (``utc`` → ``UTC``,
+    ``europe/berlin`` → ``Europe/Berlin``); raises ValueError for an unknown zone."""
     name = value.strip()
     try:
         if not name or name.startswith(("/", ".")) or ".." in name:
             raise ValueError
         if name.split("/")[0].casefold() in _NOT_ZONES:
             raise ValueError
+        name = _zone_spellings().get(name.lower(), name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
