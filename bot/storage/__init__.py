@@ -10,6 +10,7 @@ from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
 from bot.storage.errors import MigrationError, StorageError, StorageUnavailable, UnknownChat
+from bot.storage.feeds import Feed, FeedOutcome, FeedRepository, SeenEntry
 from bot.storage.follows import FollowRepository, normalize_phrase
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.models import (
@@ -44,6 +45,9 @@ __all__ = [
     "Clock",
     "Database",
     "DigestClaim",
+    "Feed",
+    "FeedOutcome",
+    "FeedRepository",
     "Follow",
     "FollowRepository",
     "KnownItem",
@@ -58,6 +62,7 @@ __all__ = [
     "QuestionRecord",
     "QuestionRepository",
     "RetryPolicy",
+    "SeenEntry",
     "Storage",
     "StorageError",
     "StorageUnavailable",

@@ -8,6 +8,7 @@ from bot.storage.audience import AudienceRepository
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
+from bot.storage.feeds import FeedRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.outbox import OutboxRepository
@@ -32,6 +33,7 @@ class Storage:
     broadcasts: BroadcastRepository
     questions: QuestionRepository
     audience: AudienceRepository
+    feeds: FeedRepository
 
     @classmethod
     def over(cls, database: Database) -> Storage:
@@ -46,6 +48,7 @@ class Storage:
             broadcasts=BroadcastRepository(database),
             questions=QuestionRepository(database),
             audience=AudienceRepository(database),
+            feeds=FeedRepository(database),
         )
 
     @classmethod

@@ -178,3 +178,39 @@ questions = Table(
     Column("top_score", Float, nullable=True),
     Column("asked_at", UtcDateTime, nullable=False, index=True),
 )
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("url", String(2000), nullable=False, unique=True),
+    Column("title", String(300), nullable=True),
+    # Each new item goes to every subscriber as a broadcast, not only to followers.
+    Column("push", Boolean, nullable=False),
+    Column("added_by", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    # Due when next_fetch_at <= now. A claim moves it to the end of a lease and sets
+    # lease_token, so one process fetches a feed at a time (see FeedRepository.claim_due).
+    Column("next_fetch_at", UtcDateTime, nullable=False, index=True),
+    Column("lease_token", String(32), nullable=True),
+    Column("last_fetch_at", UtcDateTime, nullable=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("last_new_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("reported_down", Boolean, nullable=False),
+)
+
+seen_items = Table(
+    "seen_items",
+    metadata,
+    # sha256 of the entry's identity (guid, else link, else title and date): an item is new
+    # only the first time it is ever seen, whatever feed carries it and however it is edited.
+    Column("identity", String(64), primary_key=True),
+    Column("feed_id", BigInteger, nullable=True),
+    Column("item_id", String(80), nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+)
