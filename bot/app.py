@@ -21,6 +21,10 @@ from bot.delivery.ratelimit import ChatRateLimiter, Limits
 from bot.delivery.telegram_sender import TelegramSender
 from bot.digests.alerts import queue_alerts
 from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
+from bot.feeds.fetcher import Fetcher
+from bot.feeds.poller import TICK_SECONDS as FEED_TICK_SECONDS
+from bot.feeds.poller import FeedPoller, PollPolicy
+from bot.feeds.publishing import FeedPublisher
 from bot.handlers import admin, register_handlers
 from bot.knowledge.models import NewsItem
 from bot.knowledge.newsroom import Newsroom, ReloadOutcome
@@ -59,6 +63,7 @@ def build_application(
     token: str | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
     tick_seconds: float = TICK_SECONDS,
+    feed_tick_seconds: float = FEED_TICK_SECONDS,
 ) -> NewsbotApp:
     """The bot for ``settings``; ``token`` overrides the configured one (console mode)."""
     secret = settings.telegram_bot_token
@@ -91,6 +96,7 @@ def build_application(
     services.clock = clock
     services.throttle = QuestionThrottle(settings.questions_per_minute)
     services.tick_seconds = tick_seconds
+    services.feed_tick_seconds = feed_tick_seconds
     register_handlers(app)
     return app
 
@@ -119,6 +125,8 @@ async def _post_init(app: NewsbotApp) -> None:
     for broadcast in await broadcaster.resume():
         logger.info("resuming broadcast %d", broadcast.id)
         admin.watch(app.bot, services, broadcast.created_by, broadcast.id)
+    services.poller = _feed_poller(services, settings)
+    services.poller.start(services.feed_tick_seconds)
     try:
         await app.bot.set_my_commands(COMMANDS)
     except TelegramError as exc:
@@ -135,6 +143,29 @@ async def _post_init(app: NewsbotApp) -> None:
         )
         app.job_queue.run_repeating(_flush_questions, interval=FLUSH_SECONDS, name="question-log")
     settle_heap()
+
+
+def _feed_poller(services: Services, settings: Settings) -> FeedPoller:
+    """The feed poller over the open storage, newsroom and courier."""
+    assert services.storage is not None and services.courier is not None
+    assert services.newsroom is not None
+    storage, courier, newsroom = services.storage, services.courier, services.newsroom
+    fetcher = Fetcher(
+        timeout=settings.feed_timeout_seconds,
+        allow_private=settings.feeds_allow_private,
+        connections=settings.feed_concurrency,
+    )
+    publisher = FeedPublisher(
+        storage, lambda: newsroom, lambda: services.broadcaster, services.clock, courier.wake
+    )
+    policy = PollPolicy(
+        poll_seconds=settings.feed_poll_seconds,
+        concurrency=settings.feed_concurrency,
+        fetch_seconds=settings.feed_timeout_seconds,
+    )
+    return FeedPoller(
+        storage, fetcher, publisher, services.clock, policy, settings.admin_ids, courier.wake
+    )
 
 
 def settle_heap() -> None:
@@ -206,6 +237,9 @@ async def _post_shutdown(app: NewsbotApp) -> None:
     services = app.bot_data
     for task in list(services.background):
         task.cancel()
+    if services.poller is not None:
+        await services.poller.stop()
+        services.poller = None
     if services.courier is not None:
         await services.courier.stop()
         services.courier = None

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     questions_per_minute: int = Field(default=20, ge=1, le=1000)
     send_rate_per_second: float = Field(default=28.0, gt=0, le=30)
     log_level: str = "INFO"
+    # Feeds (bot/feeds): how often each is fetched, how long a fetch may take, how many at
+    # once, and whether loopback/private addresses may be fetched (tests, local feeds).
+    feed_poll_seconds: float = Field(default=900.0, ge=1, le=7 * 24 * 3600)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_concurrency: int = Field(default=16, ge=1, le=200)
+    feeds_allow_private: bool = False
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

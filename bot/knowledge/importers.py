@@ -148,7 +148,7 @@ _FEED = re.compile(r"<(?:rss|feed|rdf:RDF)\b", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 
 
-def _plain(markup: str) -> str:
+def plain_text(markup: str) -> str:
     """Feed summaries are HTML: the text a reader sees, on one line."""
     return " ".join(html.unescape(_TAGS.sub(" ", markup)).split())
 
@@ -162,7 +162,7 @@ def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
         raise ImportFormatError(source, int(line or 1), f"not a readable feed: {reason}")
     items: list[NewsItem] = []
     for number, entry in enumerate(feed.entries, start=1):
-        title = _plain(entry.get("title", ""))
+        title = plain_text(entry.get("title", ""))
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         where = f"entry {number} ({title[:40]!r})" if title else f"entry {number}"
         if not title:
@@ -170,7 +170,7 @@ def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
         if stamp is None:
             raise ImportFormatError(source, 0, f"{where} has no date (pubDate or updated)")
         date = dt.date(stamp.tm_year, stamp.tm_mon, stamp.tm_mday)
-        summary = _plain(entry.get("summary", "")) or title
+        summary = plain_text(entry.get("summary", "")) or title
         link = entry.get("link") or None
         url = link if link and re.match(r"^https?://\S+$", link) else None
         items.append(
