@@ -100,6 +100,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_feeds(args: argparse.Namespace) -> int:
+    import asyncio
+
+    return asyncio.run(_feeds(args))
+
+
+async def _feeds(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from bot.config import load_settings
+    from bot.feeds.addresses import RefusedAddress, vet_feed_url
+    from bot.feeds.listing import ago
+    from bot.storage import Storage
+
+    settings = load_settings()
+    url = args.url
+    if args.action == "add":
+        try:
+            url = await vet_feed_url(args.url, allow_private=settings.feeds_allow_private)
+        except RefusedAddress as exc:
+            raise NewsbotError(f"cannot follow {args.url}: {exc}") from None
+    storage = await Storage.open(settings.database_url)
+    try:
+        if args.action == "add":
+            added = await storage.feeds.add(url, push=args.push, added_by=None)
+            print(f"following {url}" if added else f"already following {url}")
+        elif args.action == "remove":
+            feed = await storage.feeds.by_url(url)
+            if feed is None or await storage.feeds.remove(feed.id) is None:
+                raise NewsbotError(f"not following {url}")
+            print(f"stopped following {url}")
+        else:
+            now = dt.datetime.now(dt.UTC)
+            for feed in await storage.feeds.all():
+                push = " push" if feed.push else ""
+                error = f" error: {feed.last_error}" if feed.last_error else ""
+                print(
+                    f"{feed.url}{push}  last fetch {ago(feed.last_fetch_at, now)}, "
+                    f"last new item {ago(feed.last_new_at, now)}{error}"
+                )
+    finally:
+        await storage.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description="A Telegram bot that answers questions about the news."
@@ -123,6 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a knowledge file")
     check.add_argument("path", type=Path)
     check.set_defaults(handler=_cmd_check)
+
+    feeds = commands.add_parser("feeds", help="the feeds the bot follows: add, list, remove")
+    feed_actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    feed_add = feed_actions.add_parser("add", help="follow a feed (RSS, Atom or JSON Feed)")
+    feed_add.add_argument("url")
+    feed_add.add_argument(
+        "--push", action="store_true", help="send each new item to every subscriber"
+    )
+    feed_actions.add_parser("list", help="every feed with its last fetch, new item, error")
+    feed_remove = feed_actions.add_parser("remove", help="stop following a feed")
+    feed_remove.add_argument("url")
+    feeds.set_defaults(handler=_cmd_feeds, url=None, push=False)
 
     run = commands.add_parser("run", help="run the bot (console mode without a token)")
     run.set_defaults(handler=_cmd_run)

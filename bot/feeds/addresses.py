@@ -74,3 +74,11 @@ async def check_host(url: str) -> None:
         reason = _kind(address)
         if reason is not None:
             raise RefusedAddress(f"{host} is {reason} ({address}); feeds must be public")
+
+
+async def vet_feed_url(url: str, *, allow_private: bool) -> str:
+    """The URL to follow, as checked when an admin adds it; raises ``RefusedAddress``."""
+    url = check_url(url)
+    if not allow_private:
+        await check_host(url)
+    return url

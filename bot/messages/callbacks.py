@@ -47,7 +47,15 @@ class SettingsAction:
     value: str = ""
 
 
-Callback = MorePage | ShowItem | BroadcastAction | SettingsAction
+@dataclass(frozen=True)
+class FeedAction:
+    """An admin's button under /feeds: ``remove`` the feed with database id ``feed_id``."""
+
+    action: str
+    feed_id: int
+
+
+Callback = MorePage | ShowItem | BroadcastAction | SettingsAction | FeedAction
 
 
 def encode(callback: Callback) -> str | None:
@@ -61,6 +69,8 @@ def encode(callback: Callback) -> str | None:
             data = f"b:{action}:{ref}"
         case SettingsAction(setting=setting, value=value):
             data = f"s:{setting}:{value}"
+        case FeedAction(action=action, feed_id=feed_id):
+            data = f"f:{action}:{feed_id}"
     return data if 0 < len(data.encode()) <= CALLBACK_DATA_LIMIT else None
 
 
@@ -77,4 +87,6 @@ def decode(data: str | None) -> Callback | None:
     if m := re.fullmatch(r"s:(time:(?:[01]\d|2[0-3])[0-5]\d|empty:[01]|zone:)", data):
         setting, value = m.group(1).split(":")
         return SettingsAction(setting=setting, value=value)
+    if m := re.fullmatch(r"f:(remove):(\d{1,18})", data):
+        return FeedAction(action=m.group(1), feed_id=int(m.group(2)))
     return None
