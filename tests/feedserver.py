@@ -2,7 +2,7 @@
 
 ``server.publish("/news.xml", rss(...))`` serves a body with an ETag and Last-Modified
 and answers a matching conditional GET with 304. Fixed misbehaviours live on their own
-paths: ``/status/500``, ``/slow`` (answers after 30 s), ``/loop`` (redirects to itself),
+paths: ``/status/500``, ``/slow`` (answers after 2.5 s), ``/loop`` (redirects to itself),
 ``/huge`` (streams 50 MB), ``/redirect?to=URL``.
 """
 
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 HUGE_BYTES = 50 * 1024 * 1024
+# Longer than the tests' fetch timeout (1 s); short, so stopping the server does not wait.
+SLOW_SECONDS = 2.5
 
 
 @dataclass
@@ -121,7 +123,7 @@ class FeedServer:
         return web.Response(status=int(request.match_info["code"]), text="broken")
 
     async def _slow(self, request: web.Request) -> web.Response:
-        await asyncio.sleep(30)
+        await asyncio.sleep(SLOW_SECONDS)
         return web.Response(text="too late")
 
     async def _loop(self, request: web.Request) -> web.Response:

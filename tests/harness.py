@@ -93,8 +93,8 @@ async def start_bot(
 ) -> AsyncIterator[BotUnderTest]:
     """Start the bot against ``server``; stop it (and close its resources) on exit.
 
-    With a ``clock``, digests and feeds are driven by the test (``tick``, ``poll``); the digest tick runs
-    only once, at start, as after a restart.
+    With a ``clock``, digests and feeds are driven by the test (``tick``, feed polls); the
+    digest tick runs only once, at start, as after a restart.
     """
     local = settings.model_copy(update={"telegram_api_base_url": server.base_url})
     if clock is None:

@@ -165,8 +165,10 @@ async def test_broken_feeds_leave_the_others_working_and_the_admin_is_told_once_
         feeds.publish("/bomb.xml", ENTITY_BOMB): "declares XML entities",
     }
     await bot.say("/follow harbour strike")
-    for url in [good, *broken]:
-        await add_feed(bot, url)
+    storage = services(bot).storage
+    assert storage is not None
+    for url in [good, *broken]:  # as /feeds add does, without a reply to wait for each
+        await storage.feeds.add(url, push=False, added_by=ADMIN)
 
     started = time.monotonic()
     reports = await poll(bot)
@@ -188,16 +190,15 @@ async def test_broken_feeds_leave_the_others_working_and_the_admin_is_told_once_
     reports = await poll(bot)
     assert reports[good].new_items == 1
     assert len(alerts(bot, ALICE)) == 1
-    told = admin_notices(bot, "⚠️")
-    assert len(told) == len(broken)
+    (told,) = admin_notices(bot, "⚠️")  # one message for the round, a line per feed
     for url, reason in broken.items():
-        assert any(url in text and reason in text for text in told), url
+        assert any(url in line and reason in line for line in told.splitlines()), url
 
     # Told once: later failures say nothing more. A feed that recovers is told once too.
     feeds.publish("/malformed.xml", rss(OLD, title="Fixed"))
     clock.advance(hours=5)
     await poll(bot)
-    assert len(admin_notices(bot, "⚠️")) == len(broken)
+    assert len(admin_notices(bot, "⚠️")) == 1
     (recovered,) = admin_notices(bot, "✅")
     assert "/malformed.xml works again" in recovered
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from bot.feeds.fetcher import Fetched, Fetcher, FetchFailed, NotModified
 from bot.feeds.parser import FeedFormatError, ParsedFeed, parse_feed, to_news_item
 from bot.feeds.publishing import FeedPublisher
 from bot.feeds.schedule import Notice, after_failure, after_success
+from bot.messages.render import MESSAGE_LIMIT
 from bot.storage import Feed, FeedOutcome, NewOutboxMessage, SeenEntry, Storage
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class PollReport:
 @dataclass
 class _Round:
     reports: list[PollReport] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
 
 class FeedPoller:
@@ -133,6 +136,7 @@ class FeedPoller:
         state = _Round()
         workers = [self._worker(state) for _ in range(max(1, self.policy.concurrency))]
         await asyncio.gather(*workers)
+        await self._tell_admins(state.notices)
         return state.reports
 
     async def _worker(self, state: _Round) -> None:
@@ -141,10 +145,16 @@ class FeedPoller:
             claimed = await self.storage.feeds.claim_due(now, now + self.policy.lease, 1)
             if not claimed:
                 return
-            state.reports.append(await self.poll_feed(claimed[0]))
+            report, notice = await self.poll_feed(claimed[0])
+            state.reports.append(report)
+            if notice is not None:
+                state.notices.append(notice)
 
-    async def poll_feed(self, feed: Feed) -> PollReport:
-        """Fetch, parse and publish one claimed feed; every failure becomes its state."""
+    async def poll_feed(self, feed: Feed) -> tuple[PollReport, Notice | None]:
+        """Fetch, parse and publish one claimed feed; every failure becomes its state.
+
+        Returns what happened and the notice for admins it calls for, if any.
+        """
         assert feed.lease_token is not None, "poll_feed takes a claimed feed"
         try:
             report, outcome, notice = await self._poll(feed)
@@ -155,10 +165,8 @@ class FeedPoller:
             report = PollReport(feed.id, feed.url, "failed", error=reason)
         if not await self.storage.feeds.finish(feed.id, feed.lease_token, outcome):
             logger.warning("feed %s: lease lost before the result was written", feed.url)
-            return PollReport(feed.id, feed.url, "lost", report.new_items, report.error)
-        if notice is not None:
-            await self._tell_admins(notice)
-        return report
+            return PollReport(feed.id, feed.url, "lost", report.new_items, report.error), None
+        return report, notice
 
     async def _poll(self, feed: Feed) -> tuple[PollReport, FeedOutcome, Notice | None]:
         poll = self.policy.poll
@@ -237,16 +245,24 @@ class FeedPoller:
         await self.storage.feeds.mark_seen(feed.id, seen, now)
         return len(items)
 
-    async def _tell_admins(self, notice: Notice) -> None:
+    async def _tell_admins(self, notices: list[Notice]) -> None:
+        """One message per admin for the round's notices (Telegram allows a chat about one
+        message a second; six broken feeds are one message, not six)."""
+        if not notices or not self.admin_ids:
+            return
+        # The notices' keys are the same in any process that writes them, so a retried
+        # round does not tell twice.
+        digest = hashlib.sha256("\n".join(sorted(n.key for n in notices)).encode()).hexdigest()
+        text = "\n\n".join(n.text for n in notices)
         rows = [
             NewOutboxMessage(
                 kind="alert",
-                dedupe_key=f"{notice.key}:{admin_id}"[:200],
+                dedupe_key=f"feeds:{digest[:32]}:{admin_id}",
                 chat_id=admin_id,
-                text=notice.text,
+                text=text[:MESSAGE_LIMIT],
                 parse_mode="HTML",
             )
             for admin_id in self.admin_ids
         ]
-        if rows and await self.storage.outbox.enqueue_many(rows):
+        if await self.storage.outbox.enqueue_many(rows):
             self.wake_courier()
