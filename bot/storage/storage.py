@@ -11,6 +11,7 @@ from bot.storage.database import Clock, Database, utc_now
 from bot.storage.follows import FollowRepository
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.outbox import OutboxRepository
+from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import QuestionRepository
 from bot.storage.retry import RetryPolicy
 from bot.storage.subscriptions import SubscriptionRepository
@@ -32,6 +33,7 @@ class Storage:
     broadcasts: BroadcastRepository
     questions: QuestionRepository
     audience: AudienceRepository
+    published: PublishedItemRepository
 
     @classmethod
     def over(cls, database: Database) -> Storage:
@@ -46,6 +48,7 @@ class Storage:
             broadcasts=BroadcastRepository(database),
             questions=QuestionRepository(database),
             audience=AudienceRepository(database),
+            published=PublishedItemRepository(database),
         )
 
     @classmethod
