@@ -106,9 +106,10 @@ async def _post_init(app: NewsbotApp) -> None:
     services = app.bot_data
     assert services.settings is not None
     settings = services.settings
-    newsroom = services.newsroom = Newsroom.open(settings.knowledge_file)
-    logger.info("knowledge: %d items from %s", len(newsroom.items), newsroom.path)
     storage = services.storage = await Storage.open(settings.database_url, clock=services.clock)
+    newsroom = services.newsroom = Newsroom.open(settings.knowledge_file, storage.published)
+    await newsroom.pick_up_published()
+    logger.info("knowledge: %d items from %s and published", len(newsroom.items), newsroom.path)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
     services.question_log = QuestionLog(storage.questions)
     courier = services.courier = Courier(
@@ -198,7 +199,8 @@ async def _reload_knowledge(context: BotContext) -> None:
 
 
 async def refresh_knowledge(services: Services, bot: Bot | None = None) -> ReloadOutcome:
-    """Reload the knowledge file if it changed; record and alert on new items.
+    """Reload the knowledge file if it changed, pick up items other processes published;
+    record and alert on new items.
 
     An invalid edit keeps the last good knowledge, and the admins are told what is wrong.
     """
@@ -206,8 +208,9 @@ async def refresh_knowledge(services: Services, bot: Bot | None = None) -> Reloa
     outcome = await services.newsroom.reload_if_changed()
     if outcome.changed:
         settle_heap()
-    if outcome.added:
-        await items_added(services, outcome.added)
+    published = await services.newsroom.pick_up_published()
+    if outcome.added or published:
+        await items_added(services, [*outcome.added, *published])
     if outcome.problems and bot is not None:
         problems = "\n".join(f"• {p}" for p in outcome.problems[:20])
         text = (
@@ -223,10 +226,18 @@ async def refresh_knowledge(services: Services, bot: Bot | None = None) -> Reloa
 
 
 async def items_added(services: Services, items: Sequence[NewsItem]) -> None:
-    """New items became known: record when, and push keyword alerts."""
+    """Items appeared: record the ids never seen before, and push keyword alerts for those.
+
+    An item is new only the first time its id is ever seen, in any process: an item that
+    left the file and came back, or that another process published and recorded, alerts
+    no one again.
+    """
     assert services.storage is not None and services.newsroom is not None
-    await services.storage.known_items.record_many([i.id for i in items], services.clock())
-    await queue_alerts(services.storage, services.newsroom.retriever, items)
+    first_seen = set(
+        await services.storage.known_items.record_many([i.id for i in items], services.clock())
+    )
+    fresh = [item for item in items if item.id in first_seen]
+    await queue_alerts(services.storage, services.newsroom.retriever, fresh)
     if services.courier is not None:
         services.courier.wake()
 

@@ -1,4 +1,4 @@
-"""The ``newsbot`` command: ask, import, check, run, console."""
+"""The ``newsbot`` command: ask, import, export, check, run, console."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import NewsbotError
+
+if TYPE_CHECKING:
+    from bot.knowledge.models import NewsItem
 
 DEFAULT_KNOWLEDGE = "knowledge/news.yaml"
 
@@ -62,6 +66,35 @@ def _cmd_import(args: argparse.Namespace) -> int:
     write_knowledge(args.output, items)
     print(f"{args.output}: wrote {summarize(items)}")
     return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.knowledge.store import summarize, write_knowledge
+
+    settings = load_settings()
+    knowledge = args.knowledge or settings.knowledge_file
+    items = asyncio.run(_merged_knowledge(knowledge, settings.database_url))
+    write_knowledge(args.output, items)
+    print(f"{args.output}: wrote {summarize(items)}")
+    return 0
+
+
+async def _merged_knowledge(knowledge: Path, database_url: str) -> list[NewsItem]:
+    """The knowledge file merged with the items published in the database."""
+    from bot.knowledge.newsroom import Newsroom
+    from bot.storage import Storage
+
+    Newsroom.open(knowledge)  # a bad file is reported before the database is opened
+    storage = await Storage.open(database_url)
+    try:
+        newsroom = Newsroom.open(knowledge, storage.published)
+        await newsroom.pick_up_published()
+    finally:
+        await storage.close()
+    return list(newsroom.items)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -164,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source", help="a listing: 'N. Title', a date line, a summary")
     imp.add_argument("-o", "--output", required=True, type=Path, help="knowledge file to write")
     imp.set_defaults(handler=_cmd_import)
+
+    export = commands.add_parser(
+        "export", help="write the knowledge file merged with the items the bot published"
+    )
+    export.add_argument("-o", "--output", required=True, type=Path, help="file to write")
+    export.add_argument("--knowledge", type=Path, help="knowledge file (default: KNOWLEDGE_FILE)")
+    export.set_defaults(handler=_cmd_export)
 
     check = commands.add_parser("check", help="validate a knowledge file")
     check.add_argument("path", type=Path)

@@ -3,7 +3,8 @@
 The order of the steps makes a kill at any point recoverable:
 
 1. the broadcast record is created (status ``sending``);
-2. the item is appended to the knowledge file (atomically) and becomes searchable;
+2. the item is published (``Newsroom.publish``: a row in the database, never a write to
+   the operator's knowledge file) and becomes searchable;
 3. one outbox row per (item, chat) is queued in one transaction, dedupe key
    ``broadcast:<item>:<chat>``, and the courier delivers them.
 

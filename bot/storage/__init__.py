@@ -24,11 +24,13 @@ from bot.storage.models import (
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
+    PublishedRecord,
     QuestionRecord,
     Subscription,
     UnansweredQuestion,
 )
 from bot.storage.outbox import OutboxRepository
+from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import NewQuestion, QuestionRepository, normalize_question
 from bot.storage.retry import RetryPolicy
 from bot.storage.storage import Storage
@@ -59,6 +61,8 @@ __all__ = [
     "OutboxMessage",
     "OutboxRepository",
     "OutboxStatus",
+    "PublishedItemRepository",
+    "PublishedRecord",
     "QuestionRecord",
     "QuestionRepository",
     "RetryPolicy",

@@ -166,3 +166,21 @@ class UnansweredQuestion(_Frozen):
     normalized: str
     count: int
     last_asked_at: AwareDatetime
+
+
+class PublishedRecord(_Frozen):
+    """An item the bot published (a broadcast, a feed entry), as stored.
+
+    The fields are the knowledge item's; the layer above converts (storage does not know
+    the knowledge's models). ``seq`` orders publishing across every process.
+    """
+
+    seq: int
+    item_id: str
+    title: str
+    date: dt.date
+    summary: str
+    url: str | None
+    tags: tuple[str, ...]
+    source: str
+    published_at: AwareDatetime

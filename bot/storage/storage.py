@@ -12,6 +12,7 @@ from bot.storage.feeds import FeedRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.outbox import OutboxRepository
+from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import QuestionRepository
 from bot.storage.retry import RetryPolicy
 from bot.storage.subscriptions import SubscriptionRepository
@@ -33,6 +34,7 @@ class Storage:
     broadcasts: BroadcastRepository
     questions: QuestionRepository
     audience: AudienceRepository
+    published: PublishedItemRepository
     feeds: FeedRepository
 
     @classmethod
@@ -48,6 +50,7 @@ class Storage:
             broadcasts=BroadcastRepository(database),
             questions=QuestionRepository(database),
             audience=AudienceRepository(database),
+            published=PublishedItemRepository(database),
             feeds=FeedRepository(database),
         )
 

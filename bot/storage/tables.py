@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -177,6 +178,24 @@ questions = Table(
     Column("answered", Boolean, nullable=False),
     Column("top_score", Float, nullable=True),
     Column("asked_at", UtcDateTime, nullable=False, index=True),
+)
+
+published_items = Table(
+    "published_items",
+    metadata,
+    # The order of publishing: a process picks up what others published by reading past
+    # the highest ``seq`` it has seen (see ``PublishedItemRepository.since``).
+    Column("seq", AutoId, primary_key=True),
+    Column("item_id", String(80), nullable=False, unique=True),
+    Column("title", String(300), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("url", Text, nullable=True),
+    # A JSON list of strings.
+    Column("tags", Text, nullable=False),
+    # Who published it: "broadcast" (an admin), "feed" (a feed poller), ...
+    Column("source", String(32), nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
 )
 
 feeds = Table(

@@ -1,7 +1,7 @@
 """Feeds admins follow, and every feed entry ever seen (so an entry is new only once).
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0002 (the integrator re-chains)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 
