@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -102,11 +103,13 @@ class Fetcher:
         allow_private: bool = False,
         connections: int = 16,
         transport: httpx.AsyncBaseTransport | None = None,
+        host_check: Callable[[str], Awaitable[None]] = check_host,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.allow_private = allow_private
+        self._host_check = host_check
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
@@ -153,7 +156,7 @@ class Fetcher:
         for _ in range(self.max_redirects + 1):
             check_url(current)
             if not self.allow_private:
-                await check_host(current)
+                await self._host_check(current)
             async with self._client.stream("GET", current, headers=headers) as response:
                 location = response.headers.get("location")
                 if response.status_code in _REDIRECTS and location:

@@ -3,10 +3,11 @@
 Several processes may poll the same database. A feed is fetched by one of them at a
 time: ``claim_due`` moves a due feed's ``next_fetch_at`` to the end of a lease in one
 conditional UPDATE (``... WHERE next_fetch_at <= now``), which only one transaction can
-win on SQLite (one writer) and on PostgreSQL (the loser re-checks the WHERE against the
-winner's committed row under READ COMMITTED and skips it). ``finish`` writes the outcome
-only while the claim's token is still the feed's, so a process whose lease ran out cannot
-overwrite a newer claim. A process that dies mid-fetch leaves the lease, which expires.
+win on SQLite (one writer) and on PostgreSQL (``SKIP LOCKED`` passes over a row another
+claim holds, and a row it committed fails the re-checked WHERE under READ COMMITTED).
+``finish`` writes the outcome only while the claim's token is still the feed's, so a
+process whose lease ran out cannot overwrite a newer claim. A process that dies
+mid-fetch leaves its lease, which expires.
 """
 
 from __future__ import annotations
@@ -163,26 +164,27 @@ class FeedRepository:
         if limit < 1:
             return []
         token = secrets.token_hex(16)
+        # One statement, so SQLite takes its write lock before reading (a SELECT first would
+        # hold a read lock two connections cannot both upgrade). On PostgreSQL SKIP LOCKED
+        # passes over rows another claim is taking, and the outer WHERE is re-checked on a
+        # row that claim committed, so a feed is never claimed twice.
         due = (
             select(feeds.c.id)
             .where(feeds.c.next_fetch_at <= now)
             .order_by(feeds.c.next_fetch_at, feeds.c.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(feeds)
+            .where(feeds.c.id.in_(due.scalar_subquery()), feeds.c.next_fetch_at <= now)
+            .values(next_fetch_at=lease_until, lease_token=token)
+            .returning(*feeds.c)
         )
 
         async def work(conn: AsyncConnection) -> list[Feed]:
-            ids = list((await conn.execute(due)).scalars().all())
-            if not ids:
-                return []
-            claim = (
-                update(feeds)
-                .where(feeds.c.id.in_(ids), feeds.c.next_fetch_at <= now)
-                .values(next_fetch_at=lease_until, lease_token=token)
-                .returning(*feeds.c)
-            )
             rows = (await conn.execute(claim)).mappings().all()
-            claimed = [Feed.model_validate(dict(row)) for row in rows]
-            return sorted(claimed, key=lambda feed: ids.index(feed.id))
+            return sorted((Feed.model_validate(dict(row)) for row in rows), key=lambda f: f.id)
 
         return await self._db.run("feeds.claim_due", work)
 
