@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from feedserver import FeedServer, Item, rss
 
+from bot.cli import main
 from bot.feeds.addresses import RefusedAddress, check_host, check_url
 from bot.feeds.fetcher import Fetched, Fetcher, FetchFailed, NotModified
 from bot.feeds.parser import FeedFormatError, parse_feed, to_news_item
@@ -284,3 +285,30 @@ async def test_two_processes_fetch_each_due_feed_once(
             await poller.stop()
         await first.close()
         await second.close()
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def test_an_operator_adds_lists_and_removes_feeds_with_the_newsbot_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}")
+    monkeypatch.setenv("FEEDS_ALLOW_PRIVATE", "false")
+    url = "http://127.0.0.1:9/feed.xml"
+    assert main(["feeds", "add", url]) == 2
+    assert "127.0.0.1 is a loopback address" in capsys.readouterr().err
+
+    monkeypatch.setenv("FEEDS_ALLOW_PRIVATE", "true")
+    assert main(["feeds", "add", url, "--push"]) == 0
+    assert main(["feeds", "add", url]) == 0
+    assert main(["feeds", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [f"following {url}", f"already following {url}"]
+    assert out[2] == f"{url} push  last fetch never, last new item never"
+    assert main(["feeds", "remove", url]) == 0
+    assert main(["feeds", "remove", url]) == 2
+    assert main(["feeds", "list"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"stopped following {url}\n"
+    assert f"not following {url}" in captured.err
