@@ -132,20 +132,46 @@ class FeedPoller:
     # --- one round -----------------------------------------------------------------------
 
     async def poll_due(self) -> list[PollReport]:
-        """Poll every feed due now (in this process's share), and return what each did."""
+        """Poll every feed due now (in this process's share), and return what each did.
+
+        One claimer keeps a queue of claimed feeds about two workers' worth deep, so a
+        claim is one transaction per batch rather than per feed; ``concurrency`` workers
+        take feeds from it, and a slow feed holds only its own worker.
+        """
         state = _Round()
-        workers = [self._worker(state) for _ in range(max(1, self.policy.concurrency))]
-        await asyncio.gather(*workers)
+        workers = max(1, self.policy.concurrency)
+        queue: asyncio.Queue[Feed | None] = asyncio.Queue()
+        taken = asyncio.Event()
+        tasks = [asyncio.create_task(self._worker(queue, taken, state)) for _ in range(workers)]
+        try:
+            while True:
+                now = self.clock()
+                wanted = 2 * workers - queue.qsize()
+                claimed = await self.storage.feeds.claim_due(now, now + self.policy.lease, wanted)
+                for feed in claimed:
+                    queue.put_nowait(feed)
+                if not claimed:
+                    break
+                while queue.qsize() >= workers:
+                    taken.clear()
+                    await taken.wait()
+        finally:
+            for _ in tasks:
+                queue.put_nowait(None)  # after the claimed feeds: each worker stops
+            await asyncio.gather(*tasks)
         await self._tell_admins(state.notices)
         return state.reports
 
-    async def _worker(self, state: _Round) -> None:
-        while True:
-            now = self.clock()
-            claimed = await self.storage.feeds.claim_due(now, now + self.policy.lease, 1)
-            if not claimed:
-                return
-            report, notice = await self.poll_feed(claimed[0])
+    async def _worker(
+        self, queue: asyncio.Queue[Feed | None], taken: asyncio.Event, state: _Round
+    ) -> None:
+        while (feed := await queue.get()) is not None:
+            taken.set()
+            try:
+                report, notice = await self.poll_feed(feed)
+            except Exception:  # the database failed writing the outcome; the lease expires
+                logger.exception("feed %s: the outcome could not be recorded", feed.url)
+                continue
             state.reports.append(report)
             if notice is not None:
                 state.notices.append(notice)
