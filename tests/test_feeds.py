@@ -259,6 +259,10 @@ async def test_a_push_feeds_new_item_reaches_every_subscriber_once(
         pushed = [m.text for m in bot.server.messages(chat_id) if m.text.startswith("📰")]
         assert len(pushed) == 1, (chat_id, pushed)
         assert "Harbour strike spreads to Rotterdam" in pushed[0]
+    # Delivered pushes are closed, so a restart does not resume them.
+    storage = services(bot).storage
+    assert storage is not None
+    assert await storage.broadcasts.unfinished() == []
 
 
 async def test_a_private_address_is_refused_without_the_setting(

@@ -30,21 +30,27 @@ def ago(when: dt.datetime | None, now: dt.datetime) -> str:
     return f"{int(seconds // 86400)} days ago"
 
 
-def feeds_text(feeds: Sequence[Feed], now: dt.datetime) -> str:
-    """The /feeds list (HTML): numbered, each with last fetch, last new item, last error."""
+def feeds_text(feeds: Sequence[Feed], now: dt.datetime, limit: int = 20) -> str:
+    """The /feeds list (HTML): numbered, each with last fetch, last new item, last error.
+
+    The first ``limit`` feeds are listed; past them, a count says how many more there are.
+    """
     if not feeds:
         return "No feeds yet.\n\n" + escape(USAGE)
     lines = [f"<b>Feeds</b> ({len(feeds)})"]
-    for number, feed in enumerate(feeds, start=1):
-        name = f"{escape(feed.title)} – " if feed.title else ""
+    for number, feed in enumerate(feeds[:limit], start=1):
+        name = f"{escape(feed.title[:80])} – " if feed.title else ""
         push = " · push" if feed.push else ""
-        lines.append(f"\n{number}. {name}{escape(feed.url)}{push}")
+        url = feed.url if len(feed.url) <= 200 else feed.url[:199] + "…"
+        lines.append(f"\n{number}. {name}{escape(url)}{push}")
         lines.append(
             f"   last fetch {ago(feed.last_fetch_at, now)} · "
             f"last new item {ago(feed.last_new_at, now)}"
         )
         if feed.last_error:
             since = f" (failing since {ago(feed.failing_since, now)})" if feed.failures else ""
-            lines.append(f"   ⚠️ {escape(feed.last_error)}{since}")
+            lines.append(f"   ⚠️ {escape(feed.last_error[:120])}{since}")
+    if len(feeds) > limit:
+        lines.append(f"\n… and {len(feeds) - limit} more: newsbot feeds list shows them all.")
     lines.append("\nAdd one: /feeds add URL [push]")
     return "\n".join(lines)

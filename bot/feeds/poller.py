@@ -138,6 +138,7 @@ class FeedPoller:
         claim is one transaction per batch rather than per feed; ``concurrency`` workers
         take feeds from it, and a slow feed holds only its own worker.
         """
+        await self.publisher.settle()
         state = _Round()
         workers = max(1, self.policy.concurrency)
         queue: asyncio.Queue[Feed | None] = asyncio.Queue()

@@ -39,6 +39,7 @@ class FeedPublisher:
         self.broadcaster = broadcaster
         self.clock = clock
         self.wake_courier = wake_courier
+        self._pushed: set[int] = set()
 
     async def publish(
         self, items: Sequence[NewsItem], *, push: bool, alert: bool, added_by: int | None
@@ -49,27 +50,43 @@ class FeedPublisher:
         """
         newsroom = self.newsroom()
         broadcaster = self.broadcaster()
+        # Published by an earlier fetch that died before marking the entries seen: skipped.
+        candidates = [item for item in items if newsroom.get(item.id) is None]
+        if not candidates:
+            return
+        # Known before published: another process that picks the item up from the database
+        # then finds it known and alerts nobody; this one alerts those it recorded first.
+        first_seen = set(
+            await self.storage.known_items.record_many([i.id for i in candidates], self.clock())
+        )
         published: list[NewsItem] = []
-        for item in items:
-            if newsroom.get(item.id) is not None:
-                continue  # published by an earlier fetch that died before marking it seen
+        for item in candidates:
             try:
                 if push and broadcaster is not None:
-                    await broadcaster.send(item, added_by or 0)
+                    broadcast = await broadcaster.send(item, added_by or 0)
+                    self._pushed.add(broadcast.id)
                 elif not await newsroom.publish(item, source="feed"):
                     continue
             except KnowledgeError as exc:  # an id another item holds: leave this one out
                 logger.warning("feeds: item %s not published: %s", item.id, exc)
                 continue
             published.append(item)
-        first_seen = set(
-            await self.storage.known_items.record_many([i.id for i in published], self.clock())
-        )
-        fresh = [item for item in published if item.id in first_seen]
         if alert and not push:
+            fresh = [item for item in published if item.id in first_seen]
             await queue_alerts(self.storage, newsroom.retriever, fresh)
         if published:
             logger.info(
                 "feeds: published %d item(s)%s", len(published), " (pushed)" if push else ""
             )
             self.wake_courier()
+
+    async def settle(self) -> None:
+        """Close the pushed broadcasts that are delivered (an admin's broadcast is closed by
+        its progress display; a feed's has none), so a restart does not resume them."""
+        broadcaster = self.broadcaster()
+        if broadcaster is None:
+            return
+        for broadcast_id in list(self._pushed):
+            progress = await broadcaster.progress(broadcast_id)
+            if progress is None or progress.done:
+                self._pushed.discard(broadcast_id)

@@ -17,7 +17,8 @@ from bot.messages.reply import Button, Reply
 
 logger = logging.getLogger(__name__)
 
-MAX_BUTTONS = 20
+# A Telegram message holds 4096 characters: the rest are in `newsbot feeds list`.
+MAX_LISTED = 20
 
 
 async def refuse(update: Update) -> None:
@@ -31,9 +32,9 @@ async def _list_reply(context: BotContext) -> Reply:
     feeds = await context.storage.feeds.all()
     buttons = [
         [Button(f"Remove {number}", callbacks.encode(callbacks.FeedAction("remove", f.id)) or "")]
-        for number, f in enumerate(feeds[:MAX_BUTTONS], start=1)
+        for number, f in enumerate(feeds[:MAX_LISTED], start=1)
     ]
-    return Reply([feeds_text(feeds, context.now())], buttons)
+    return Reply([feeds_text(feeds, context.now(), MAX_LISTED)], buttons)
 
 
 async def feeds(update: Update, context: BotContext) -> None:
