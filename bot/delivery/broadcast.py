@@ -109,6 +109,8 @@ class Progress:
     left: int
     elapsed: float
     reasons: dict[str, int]
+    unreachable_since: dt.datetime | None = None
+    maybe_twice: int = 0
 
     @property
     def done(self) -> bool:
@@ -130,6 +132,13 @@ def progress_text(progress: Progress) -> str:
     if progress.cancelled:
         counts += f" · cancelled {progress.cancelled}"
     lines = [head, counts, f"rate {progress.rate:.1f} msg/s, {progress.elapsed:.0f} s"]
+    if progress.unreachable_since is not None and not progress.done:
+        since = progress.unreachable_since.astimezone(dt.UTC).strftime("%H:%M")
+        lines.append(f"⚠️ Telegram unreachable since {since} UTC, retrying")
+    if progress.maybe_twice:
+        lines.append(
+            f"{progress.maybe_twice} may have arrived twice (Telegram did not answer in time)"
+        )
     if progress.done:
         state = "cancelled" if b.status == "cancelled" else "finished"
         lines.insert(0, f"✅ Broadcast {state}.")
@@ -146,11 +155,13 @@ class Broadcaster:
         newsroom: Callable[[], Newsroom],
         clock: Callable[[], dt.datetime],
         wake_courier: Callable[[], None],
+        unreachable_since: Callable[[], dt.datetime | None] = lambda: None,
     ) -> None:
         self.storage = storage
         self.newsroom = newsroom
         self.clock = clock
         self.wake_courier = wake_courier
+        self.unreachable_since = unreachable_since
 
     async def send(self, item: NewsItem, admin_id: int) -> Broadcast:
         """Publish ``item`` and queue it for every active subscriber."""
@@ -223,4 +234,6 @@ class Broadcaster:
             left=left,
             elapsed=max(0.0, (end - broadcast.created_at).total_seconds()),
             reasons=reasons,
+            unreachable_since=self.unreachable_since(),
+            maybe_twice=await self.storage.outbox.maybe_twice(broadcast_id),
         )

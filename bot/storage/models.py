@@ -134,6 +134,7 @@ class OutboxMessage(_Frozen):
     sent_at: AwareDatetime | None
     telegram_message_id: int | None
     broadcast_id: int | None
+    unknown_fate: int = 0
 
 
 class Broadcast(_Frozen):

@@ -134,8 +134,14 @@ class OutboxRepository:
             last_error=None,
         )
 
-    async def mark_retry(self, id: int, not_before: dt.datetime, error: str) -> None:
-        """A transient failure (rate limit, network): back to ``pending`` from ``not_before``."""
+    async def mark_retry(
+        self, id: int, not_before: dt.datetime, error: str, *, unknown_fate: bool = False
+    ) -> None:
+        """A transient failure (rate limit, network): back to ``pending`` from ``not_before``.
+
+        ``unknown_fate``: the try may have delivered the message (a read timeout); counted.
+        """
+        extra = {"unknown_fate": outbox.c.unknown_fate + 1} if unknown_fate else {}
         await self._settle(
             "outbox.mark_retry",
             id,
@@ -143,6 +149,7 @@ class OutboxRepository:
             not_before=not_before,
             claimed_at=None,
             last_error=error[:_MAX_ERROR],
+            **extra,
         )
 
     async def mark_failed(self, id: int, error: str) -> None:
@@ -189,7 +196,8 @@ class OutboxRepository:
         statement = (
             update(outbox)
             .where(outbox.c.status == "sending", outbox.c.claimed_at < older_than)
-            .values(status="pending", claimed_at=None)
+            # Its send may have reached Telegram before the process died.
+            .values(status="pending", claimed_at=None, unknown_fate=outbox.c.unknown_fate + 1)
         )
 
         async def work(conn: AsyncConnection) -> int:
@@ -211,6 +219,20 @@ class OutboxRepository:
             return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
 
         return await self._db.run("outbox.counts_by_status", work)
+
+    async def maybe_twice(self, broadcast_id: int) -> int:
+        """The broadcast's messages sent after a try of unknown fate: they may have arrived
+        twice."""
+        statement = select(func.count()).where(
+            outbox.c.broadcast_id == broadcast_id,
+            outbox.c.status == "sent",
+            outbox.c.unknown_fate > 0,
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return int((await conn.execute(statement)).scalar_one())
+
+        return await self._db.run("outbox.maybe_twice", work)
 
     async def sent_since(self, since: dt.datetime) -> dict[OutboxKind, int]:
         """Messages sent at or after ``since``, by kind (every kind present, zeros included)."""

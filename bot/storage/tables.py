@@ -157,6 +157,9 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
     Column("telegram_message_id", BigInteger, nullable=True),
+    # Tries whose outcome is unknown (a read timeout, a process killed mid-send): the
+    # message may have arrived. Sent with unknown_fate > 0 means "may have arrived twice".
+    Column("unknown_fate", Integer, nullable=False, server_default="0"),
     Column(
         "broadcast_id",
         AutoId,
