@@ -125,9 +125,10 @@ async def _post_init(app: NewsbotApp) -> None:
     )
     await courier.recover()
     courier.start()
-    services.scheduler = DigestScheduler(
+    scheduler = services.scheduler = DigestScheduler(
         storage, lambda: newsroom.items, services.clock, courier.wake
     )
+    await scheduler.repair_clock_jump()
     broadcaster = services.broadcaster = Broadcaster(
         storage, lambda: newsroom, services.clock, courier.wake, lambda: courier.unreachable_since
     )

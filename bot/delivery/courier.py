@@ -96,6 +96,8 @@ class Sender(Protocol):
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 STALL_AFTER = 20.0
+# Telegram's retry_after is seconds to minutes; our backoff is at most MAX_BACKOFF.
+FUTURE_HORIZON = dt.timedelta(hours=1)
 
 
 def backoff(attempts: int, first: float = FIRST_BACKOFF, ceiling: float = MAX_BACKOFF) -> float:
@@ -151,10 +153,21 @@ class Courier:
         self._wake.set()
 
     async def recover(self) -> int:
-        """Put rows a killed process left ``sending`` back in the queue (call before start)."""
-        count = await self.outbox.requeue_stale_sending(older_than=self.clock())
+        """Put rows a killed process left ``sending`` back in the queue (call before start).
+
+        Every ``sending`` row is requeued, whatever its lease says: a lease stamped by a clock
+        that ran fast is in the future. Pending rows due further ahead than ``FUTURE_HORIZON``
+        are made due now, for the same reason.
+        """
+        count = await self.outbox.requeue_stale_sending()
         if count:
             logger.warning("requeued %d message(s) left in flight by the last run", count)
+        # Longer than any backoff or retry_after we would set: a clock that ran fast set it.
+        future = await self.outbox.pull_back_future(self.clock(), FUTURE_HORIZON)
+        if future:
+            logger.warning(
+                "%d message(s) were due in the far future (a clock jump): due now", future
+            )
         return count
 
     def start(self) -> None:

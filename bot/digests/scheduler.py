@@ -30,6 +30,8 @@ from bot.storage import DigestClaim, NewOutboxMessage, Storage, Subscription
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 20.0
+# A daily digest is never further away than a day, plus an hour for a DST change.
+DIGEST_HORIZON = dt.timedelta(hours=25)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -133,6 +135,32 @@ class DigestScheduler:
         if served:
             logger.info("queued the digests of %d subscriber(s)", served)
         return served
+
+    async def repair_clock_jump(self) -> int:
+        """At start: nothing scheduled further ahead than a day survives a clock that ran fast.
+
+        A ``next_digest_at`` more than a day (and a DST hour) ahead becomes the next local
+        digest time from now; a last digest, an item's first sighting and a broadcast's
+        start stamped in the future are brought back to now. Returns how many subscriptions
+        were rescheduled.
+        """
+        now = self.clock()
+        moved = await self.storage.subscriptions.pull_back_future(
+            now,
+            DIGEST_HORIZON,
+            lambda sub: next_due(sub.digest_time, sub.timezone, now),
+        )
+        items = await self.storage.known_items.pull_back_future(now)
+        broadcasts = await self.storage.broadcasts.pull_back_future(now)
+        if moved or items or broadcasts:
+            logger.warning(
+                "the clock was ahead before this start: rescheduled %d digest(s), "
+                "%d item(s) and %d broadcast(s) stamped in the future",
+                moved,
+                items,
+                broadcasts,
+            )
+        return moved
 
     async def digest_now(self, subscription: Subscription) -> list[str]:
         """An on-demand digest (/digest): everything new since the last one, not recorded."""

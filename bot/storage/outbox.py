@@ -188,14 +188,20 @@ class OutboxRepository:
 
         return await self._db.run("outbox.cancel_broadcast", work)
 
-    async def requeue_stale_sending(self, older_than: dt.datetime) -> int:
-        """Return rows claimed before ``older_than`` and never settled to ``pending``.
+    async def requeue_stale_sending(self, older_than: dt.datetime | None = None) -> int:
+        """Return rows claimed before ``older_than`` (every claimed row for None) and never
+        settled to ``pending``.
 
         For after a crash; see the module docstring for the duplicate window this opens.
+        None is what a start-up wants: a lease stamped by a clock that ran fast is in the
+        future, and must not strand its row until the clock catches up.
         """
+        condition = outbox.c.status == "sending"
+        if older_than is not None:
+            condition = condition & (outbox.c.claimed_at < older_than)
         statement = (
             update(outbox)
-            .where(outbox.c.status == "sending", outbox.c.claimed_at < older_than)
+            .where(condition)
             # Its send may have reached Telegram before the process died.
             .values(status="pending", claimed_at=None, unknown_fate=outbox.c.unknown_fate + 1)
         )
@@ -204,6 +210,23 @@ class OutboxRepository:
             return (await conn.execute(statement)).rowcount
 
         return await self._db.run("outbox.requeue_stale_sending", work)
+
+    async def pull_back_future(self, now: dt.datetime, horizon: dt.timedelta) -> int:
+        """Make pending rows due later than ``now + horizon`` due at ``now``; returns how many.
+
+        No honest retry waits that long (backoff is at most minutes): such a ``not_before``
+        was computed by a clock that ran fast, and would hold the message back for as long.
+        """
+        statement = (
+            update(outbox)
+            .where(outbox.c.status == "pending", outbox.c.not_before > now + horizon)
+            .values(not_before=now)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("outbox.pull_back_future", work)
 
     async def counts_by_status(self, broadcast_id: int | None = None) -> dict[OutboxStatus, int]:
         """How many messages are in each status (every status present, zeros included).
