@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.storage import ChatRepository, OutboxMessage, OutboxRepository
+from bot.storage import ChatRepository, OutboxMessage, OutboxRepository, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +198,10 @@ class Courier:
         while True:
             try:
                 claimed = await self._claim()
+            except StorageUnavailable as exc:
+                # Logged once as an error by the storage layer; retried every poll.
+                logger.debug("courier cannot read the outbox: %s", exc)
+                claimed = 0
             except Exception:
                 logger.exception("courier could not read the outbox; retrying shortly")
                 claimed = 0
