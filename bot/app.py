@@ -197,10 +197,13 @@ async def refresh_knowledge(services: Services, bot: Bot | None = None) -> Reloa
         await items_added(services, [*outcome.added, *published])
     if outcome.problems and bot is not None:
         problems = "\n".join(f"• {p}" for p in outcome.problems[:20])
-        text = (
-            "The knowledge file was edited but is not valid; I keep the last good one.\n"
-            + problems
+        head = (
+            "The knowledge file was edited but the edit drops most items; I keep the last good"
+            " one."
+            if outcome.held_back
+            else "The knowledge file was edited but is not valid; I keep the last good one."
         )
+        text = f"{head}\n{problems}"
         for admin_id in services.settings.admin_ids:
             try:
                 await bot.send_message(admin_id, text[:MESSAGE_LIMIT])
