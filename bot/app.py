@@ -129,8 +129,18 @@ async def _post_init(app: NewsbotApp) -> None:
         storage, lambda: newsroom.items, services.clock, courier.wake
     )
     await scheduler.repair_clock_jump()
+
+    async def announce(items: Sequence[NewsItem], audience: frozenset[int]) -> None:
+        await queue_alerts(storage, newsroom.retriever, items, exclude=audience)
+        courier.wake()
+
     broadcaster = services.broadcaster = Broadcaster(
-        storage, lambda: newsroom, services.clock, courier.wake, lambda: courier.unreachable_since
+        storage,
+        lambda: newsroom,
+        services.clock,
+        courier.wake,
+        lambda: courier.unreachable_since,
+        announce,
     )
     for broadcast in await broadcaster.resume():
         logger.info("resuming broadcast %d", broadcast.id)

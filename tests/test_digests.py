@@ -357,3 +357,46 @@ async def test_an_item_taken_out_of_the_file_and_put_back_is_not_new_again(
     await refresh_knowledge(services(news_bot))
     await asyncio.sleep(0.5)
     assert [m.text for m in news_bot.server.messages(ALICE) if "New on" in m.text] == []
+
+
+HARBOUR = news("harbour-pay", "Harbour workers win a pay rise")
+
+
+async def broadcast(bot: BotUnderTest, item: NewsItem) -> None:
+    svc = services(bot)
+    assert svc.broadcaster is not None and svc.courier is not None
+    bot.server.add_private_chat(ADMIN)
+    await svc.broadcaster.send(item, ADMIN)
+    await svc.courier.deliver_all()
+
+
+async def test_a_broadcast_item_does_not_come_again_in_the_next_digest(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    await news_bot.say("/subscribe 08:00 UTC")
+    clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    assert len(digests(news_bot.server, ALICE)) == 1
+    clock.set(dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    await broadcast(news_bot, HARBOUR)
+    assert sum("Harbour workers" in m.text for m in news_bot.server.messages(ALICE)) == 1
+    clock.set(dt.datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    assert all("Harbour workers" not in text for text in digests(news_bot.server, ALICE))
+
+
+async def test_a_broadcast_alerts_followers_who_are_not_in_its_audience_once(
+    news_bot: BotUnderTest,
+) -> None:
+    """Alice subscribes and follows "harbour"; Bob only follows it. Each gets one message."""
+    await news_bot.say("/subscribe 08:00 UTC")
+    await news_bot.say("/follow harbour workers")
+    await news_bot.say("/follow harbour workers", user=BOB)
+    before_alice = len(news_bot.server.messages(ALICE))
+    before_bob = len(news_bot.server.messages(BOB))
+    await broadcast(news_bot, HARBOUR)
+    await asyncio.sleep(0.3)
+    alice = news_bot.server.messages(ALICE)[before_alice:]
+    bob = news_bot.server.messages(BOB)[before_bob:]
+    assert [m.text.split("\n")[0] for m in alice] == ["📰 News"]
+    assert len(bob) == 1 and bob[0].text.startswith("🔔 New on “harbour workers”")

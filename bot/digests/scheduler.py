@@ -35,12 +35,18 @@ DIGEST_HORIZON = dt.timedelta(hours=25)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def digest_request(subscription: Subscription, *, send_empty: bool | None = None) -> DigestRequest:
+def digest_request(
+    subscription: Subscription,
+    *,
+    send_empty: bool | None = None,
+    received: frozenset[str] = frozenset(),
+) -> DigestRequest:
     """What the pure digest builder needs to know of a subscription."""
     return DigestRequest(
         timezone=subscription.timezone,
         last_digest_at=subscription.last_digest_at,
         send_empty=subscription.send_empty if send_empty is None else send_empty,
+        received=received,
     )
 
 
@@ -73,9 +79,14 @@ def digest_messages(
     items: Sequence[NewsItem],
     first_seen: dict[str, dt.datetime],
     now: dt.datetime,
+    received: frozenset[str] = frozenset(),
 ) -> list[NewOutboxMessage]:
-    """The outbox rows of one subscriber's digest due now (none if nothing to send)."""
-    texts = build_digest(digest_request(subscription), items, first_seen, now)
+    """The outbox rows of one subscriber's digest due now (none if nothing to send).
+
+    ``received``: items the subscriber got as a broadcast or alert, left out.
+    """
+    request = digest_request(subscription, received=received)
+    texts = build_digest(request, items, first_seen, now)
     key = f"digest:{subscription.chat_id}:{subscription.next_digest_at.isoformat()}"
     return [
         NewOutboxMessage(
@@ -119,7 +130,14 @@ class DigestScheduler:
             if first_seen is None:  # only when someone is due: most ticks find no one
                 first_seen = await self._first_seen()
             items = digest_candidates(self.items(), first_seen, due, now)
-            rows = [row for sub in due for row in digest_messages(sub, items, first_seen, now)]
+            received = await self.storage.outbox.items_received([sub.chat_id for sub in due])
+            rows = [
+                row
+                for sub in due
+                for row in digest_messages(
+                    sub, items, first_seen, now, frozenset(received.get(sub.chat_id, ()))
+                )
+            ]
             await self.storage.outbox.enqueue_many(rows)
             claims = [
                 DigestClaim(
@@ -164,7 +182,12 @@ class DigestScheduler:
 
     async def digest_now(self, subscription: Subscription) -> list[str]:
         """An on-demand digest (/digest): everything new since the last one, not recorded."""
-        request = digest_request(subscription, send_empty=True)
+        received = await self.storage.outbox.items_received([subscription.chat_id])
+        request = digest_request(
+            subscription,
+            send_empty=True,
+            received=frozenset(received.get(subscription.chat_id, ())),
+        )
         return build_digest(request, self.items(), await self._first_seen(), self.clock())
 
     async def _first_seen(self) -> dict[str, dt.datetime]:

@@ -69,6 +69,7 @@ class OutboxRepository:
                 "not_before": m.not_before or now,
                 "created_at": now,
                 "broadcast_id": m.broadcast_id,
+                "item_id": m.item_id,
             }
             for m in messages
         ]
@@ -242,6 +243,30 @@ class OutboxRepository:
             return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
 
         return await self._db.run("outbox.counts_by_status", work)
+
+    async def items_received(self, chat_ids: Sequence[int]) -> dict[int, set[str]]:
+        """The items each chat got (or has on its way) as a broadcast or an alert.
+
+        Sent, sending and pending rows count; failed, skipped and cancelled ones do not.
+        """
+        if not chat_ids:
+            return {}
+        found: dict[int, set[str]] = {}
+
+        async def work(conn: AsyncConnection) -> dict[int, set[str]]:
+            found.clear()
+            unique = list(dict.fromkeys(chat_ids))
+            for start in range(0, len(unique), _CHUNK):
+                statement = select(outbox.c.chat_id, outbox.c.item_id).where(
+                    outbox.c.chat_id.in_(unique[start : start + _CHUNK]),
+                    outbox.c.item_id.is_not(None),
+                    outbox.c.status.in_(("pending", "sending", "sent")),
+                )
+                for chat_id, item_id in (await conn.execute(statement)).all():
+                    found.setdefault(chat_id, set()).add(item_id)
+            return found
+
+        return await self._db.run("outbox.items_received", work)
 
     async def maybe_twice(self, broadcast_id: int) -> int:
         """The broadcast's messages sent after a try of unknown fate: they may have arrived
