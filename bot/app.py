@@ -16,7 +16,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotContext, Services
 from bot.delivery.broadcast import Broadcaster
-from bot.delivery.courier import Courier
+from bot.delivery.courier import STALL_AFTER, Courier
 from bot.delivery.ratelimit import ChatRateLimiter, Limits
 from bot.delivery.telegram_sender import TelegramSender
 from bot.digests.alerts import queue_alerts
@@ -55,6 +55,10 @@ COMMANDS = [
 KNOWLEDGE_RELOAD_SECONDS = 5.0
 POOL_SIZE = 12
 POOL_TIMEOUT = 30.0
+# The read timeout (TELEGRAM_READ_TIMEOUT_SECONDS, 60 s): PTB's default (5 s) is shorter than
+# Telegram's slow answers (10-15 s are reported under load; a reviewer saw 30 s), and a
+# timed-out send is of unknown fate: the message may have arrived. Waiting longer makes that
+# rare; the courier bounds how many sends can be in that state (see bot/delivery/courier.py).
 
 
 def build_application(
@@ -86,8 +90,11 @@ def build_application(
         # JSON bodies saved about 4% CPU per answer here, but not every server takes them.
         .connection_pool_size(POOL_SIZE)
         .pool_timeout(POOL_TIMEOUT)
+        .read_timeout(settings.telegram_read_timeout_seconds)
+        .write_timeout(settings.telegram_read_timeout_seconds)
         .concurrent_updates(True)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -113,15 +120,33 @@ async def _post_init(app: NewsbotApp) -> None:
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
     services.question_log = QuestionLog(storage.questions)
     courier = services.courier = Courier(
-        storage.outbox, storage.chats, TelegramSender(app.bot), services.clock
+        storage.outbox,
+        storage.chats,
+        TelegramSender(app.bot),
+        services.clock,
+        retry_for=dt.timedelta(hours=settings.delivery_retry_hours),
+        first_backoff=settings.delivery_first_backoff_seconds,
+        # A send slower than this means the Bot API hangs: claim nothing new until it answers.
+        stall_after=min(STALL_AFTER, settings.telegram_read_timeout_seconds / 2),
     )
     await courier.recover()
     courier.start()
-    services.scheduler = DigestScheduler(
+    scheduler = services.scheduler = DigestScheduler(
         storage, lambda: newsroom.items, services.clock, courier.wake
     )
+    await scheduler.repair_clock_jump()
+
+    async def announce(items: Sequence[NewsItem], audience: frozenset[int]) -> None:
+        await queue_alerts(storage, newsroom.retriever, items, exclude=audience)
+        courier.wake()
+
     broadcaster = services.broadcaster = Broadcaster(
-        storage, lambda: newsroom, services.clock, courier.wake
+        storage,
+        lambda: newsroom,
+        services.clock,
+        courier.wake,
+        lambda: courier.unreachable_since,
+        announce,
     )
     for broadcast in await broadcaster.resume():
         logger.info("resuming broadcast %d", broadcast.id)
@@ -213,10 +238,13 @@ async def refresh_knowledge(services: Services, bot: Bot | None = None) -> Reloa
         await items_added(services, [*outcome.added, *published])
     if outcome.problems and bot is not None:
         problems = "\n".join(f"• {p}" for p in outcome.problems[:20])
-        text = (
-            "The knowledge file was edited but is not valid; I keep the last good one.\n"
-            + problems
+        head = (
+            "The knowledge file was edited but the edit drops most items; I keep the last good"
+            " one."
+            if outcome.held_back
+            else "The knowledge file was edited but is not valid; I keep the last good one."
         )
+        text = f"{head}\n{problems}"
         for admin_id in services.settings.admin_ids:
             try:
                 await bot.send_message(admin_id, text[:MESSAGE_LIMIT])
@@ -242,9 +270,12 @@ async def items_added(services: Services, items: Sequence[NewsItem]) -> None:
         services.courier.wake()
 
 
-async def _post_shutdown(app: NewsbotApp) -> None:
-    """Close what ``_post_init`` opened, in reverse order."""
-    gc.unfreeze()
+async def _post_stop(app: NewsbotApp) -> None:
+    """Stop the feed poller and the courier while python-telegram-bot's HTTP client is open.
+
+    ``post_shutdown`` runs after the client is closed: sends still in flight there would
+    fail mid-request, of unknown fate, and be sent again after the restart.
+    """
     services = app.bot_data
     for task in list(services.background):
         task.cancel()
@@ -254,6 +285,13 @@ async def _post_shutdown(app: NewsbotApp) -> None:
     if services.courier is not None:
         await services.courier.stop()
         services.courier = None
+
+
+async def _post_shutdown(app: NewsbotApp) -> None:
+    """Close what ``_post_init`` opened, in reverse order."""
+    gc.unfreeze()
+    services = app.bot_data
+    await _post_stop(app)  # if start-up failed before the application ran
     if services.question_log is not None:
         await services.question_log.flush()
         services.question_log = None
@@ -286,6 +324,8 @@ async def running(app: NewsbotApp, *, poll_timeout: int = 1) -> AsyncIterator[Ne
                     await app.updater.stop()
                 if app.running:
                     await app.stop()
+                if app.post_stop is not None:
+                    await app.post_stop(app)
         finally:
             if app.post_shutdown is not None:
                 await app.post_shutdown(app)

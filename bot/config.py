@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     default_digest_time: dt.time = dt.time(8, 0)
     questions_per_minute: int = Field(default=20, ge=1, le=1000)
     send_rate_per_second: float = Field(default=28.0, gt=0, le=30)
+    # How long a message is retried through network errors, 5xx and 429 after it was
+    # queued; only then is it recorded failed. Telegram's own refusals (400, 403) are final.
+    delivery_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # How long a call waits for Telegram's answer; past Telegram's slow answers (10-30 s).
+    telegram_read_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # The first pause after a failed send; it doubles per try up to 5 minutes (jittered).
+    delivery_first_backoff_seconds: float = Field(default=1.0, gt=0, le=300)
     log_level: str = "INFO"
     # Feeds (bot/feeds): how often each is fetched, how long a fetch may take, how many at
     # once, and whether loopback/private addresses may be fetched (tests, local feeds).

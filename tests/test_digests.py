@@ -6,12 +6,23 @@ with the clock in the test's hands.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness import ALICE, BOB, BotUnderTest, FakeClock, make_settings, services, start_bot, tick
+from harness import (
+    ADMIN,
+    ALICE,
+    BOB,
+    BotUnderTest,
+    FakeClock,
+    make_settings,
+    services,
+    start_bot,
+    tick,
+)
 
 from bot.app import refresh_knowledge
 from bot.config import Settings
@@ -305,3 +316,87 @@ def test_a_batch_picks_from_a_short_list_the_same_digests_as_from_all_the_news()
         whole = build_digest(request, items, first_seen, now)
         assert build_digest(request, short, first_seen, now) == whole
         assert whole
+
+
+async def test_a_half_written_knowledge_file_is_held_back_and_brings_no_false_alerts(
+    news_bot: BotUnderTest,
+) -> None:
+    """A non-atomic copy cut the file after 5 of its 20 items; later the whole file is back.
+
+    The cut file is held back and the admins are told; the items that were there all along
+    alert no follower when they "come back"."""
+    news_bot.server.add_private_chat(ADMIN)
+    await news_bot.say("/follow child labour")
+    path = news_bot.settings.knowledge_file
+    whole = path.read_text(encoding="utf-8")
+    cut = whole.index("- id:", whole.index("- id:") + 1)
+    for _ in range(4):
+        cut = whole.index("- id:", cut + 1)
+    path.write_text(whole[:cut], encoding="utf-8")
+    outcome = await refresh_knowledge(services(news_bot), news_bot.app.bot)
+    assert outcome.held_back and not outcome.changed
+    (notice,) = await news_bot.server.wait_for_messages(ADMIN, 1)
+    assert "drop 15 of the 20 items" in notice.text
+    newsroom = services(news_bot).newsroom
+    assert newsroom is not None and len(newsroom.items) == 20
+    path.write_text(whole, encoding="utf-8")
+    await refresh_knowledge(services(news_bot), news_bot.app.bot)
+    await asyncio.sleep(0.5)
+    assert [m.text for m in news_bot.server.messages(ALICE) if "New on" in m.text] == []
+
+
+async def test_an_item_taken_out_of_the_file_and_put_back_is_not_new_again(
+    news_bot: BotUnderTest,
+) -> None:
+    await news_bot.say("/follow child labour")
+    path = news_bot.settings.knowledge_file
+    items = load_knowledge(path)
+    write_knowledge(path, items[1:])  # the child labour item, taken out by mistake
+    await refresh_knowledge(services(news_bot))
+    write_knowledge(path, items)
+    await refresh_knowledge(services(news_bot))
+    await asyncio.sleep(0.5)
+    assert [m.text for m in news_bot.server.messages(ALICE) if "New on" in m.text] == []
+
+
+HARBOUR = news("harbour-pay", "Harbour workers win a pay rise")
+
+
+async def broadcast(bot: BotUnderTest, item: NewsItem) -> None:
+    svc = services(bot)
+    assert svc.broadcaster is not None and svc.courier is not None
+    bot.server.add_private_chat(ADMIN)
+    await svc.broadcaster.send(item, ADMIN)
+    await svc.courier.deliver_all()
+
+
+async def test_a_broadcast_item_does_not_come_again_in_the_next_digest(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    await news_bot.say("/subscribe 08:00 UTC")
+    clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    assert len(digests(news_bot.server, ALICE)) == 1
+    clock.set(dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    await broadcast(news_bot, HARBOUR)
+    assert sum("Harbour workers" in m.text for m in news_bot.server.messages(ALICE)) == 1
+    clock.set(dt.datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    assert all("Harbour workers" not in text for text in digests(news_bot.server, ALICE))
+
+
+async def test_a_broadcast_alerts_followers_who_are_not_in_its_audience_once(
+    news_bot: BotUnderTest,
+) -> None:
+    """Alice subscribes and follows "harbour"; Bob only follows it. Each gets one message."""
+    await news_bot.say("/subscribe 08:00 UTC")
+    await news_bot.say("/follow harbour workers")
+    await news_bot.say("/follow harbour workers", user=BOB)
+    before_alice = len(news_bot.server.messages(ALICE))
+    before_bob = len(news_bot.server.messages(BOB))
+    await broadcast(news_bot, HARBOUR)
+    await asyncio.sleep(0.3)
+    alice = news_bot.server.messages(ALICE)[before_alice:]
+    bob = news_bot.server.messages(BOB)[before_bob:]
+    assert [m.text.split("\n")[0] for m in alice] == ["📰 News"]
+    assert len(bob) == 1 and bob[0].text.startswith("🔔 New on “harbour workers”")

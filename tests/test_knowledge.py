@@ -321,3 +321,36 @@ def test_a_feed_entry_without_a_date_is_refused_naming_the_entry() -> None:
         ImportFormatError, match=r"entry 2 \('Ferry timetable changes'\) has no date"
     ):
         import_text(feed, "feed.xml")
+
+
+def _items(count: int) -> list[NewsItem]:
+    return [
+        item(f"2021-06-{10 + n % 18:02d}-item-{n}", title=f"Harbour news number {n}")
+        for n in range(count)
+    ]
+
+
+async def test_a_knowledge_file_still_being_written_is_read_once_it_stops_changing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, _items(4))
+    newsroom = Newsroom.open(path)
+    newsroom.settle_seconds = 0.3
+    text = dump_knowledge(_items(20))
+    cut = text.index("- id: 2021-06-15-item-5")  # a write cut at an item boundary
+
+    async def slow_writer() -> None:
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text[:cut])
+            handle.flush()
+            await asyncio.sleep(0.1)
+            handle.write(text[cut:])
+
+    writer = asyncio.create_task(slow_writer())
+    await asyncio.sleep(0.02)
+    outcome = await newsroom.reload_if_changed()
+    await writer
+    assert not outcome.changed and len(newsroom.items) == 4
+    outcome = await newsroom.reload_if_changed()
+    assert outcome.changed and len(newsroom.items) == 20

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -32,6 +32,8 @@ from bot.storage import Broadcast, NewOutboxMessage, Storage
 logger = logging.getLogger(__name__)
 
 FIELDS = ("title", "date", "summary", "url")
+# Queues keyword alerts for new items, leaving out the chats given (the broadcast's audience).
+Announce = Callable[[Sequence[NewsItem], frozenset[int]], Awaitable[None]]
 ONE_MESSAGE_FORMAT = "/broadcast Title | YYYY-MM-DD or today | Summary | https://link (optional)"
 
 
@@ -109,6 +111,8 @@ class Progress:
     left: int
     elapsed: float
     reasons: dict[str, int]
+    unreachable_since: dt.datetime | None = None
+    maybe_twice: int = 0
 
     @property
     def done(self) -> bool:
@@ -130,6 +134,13 @@ def progress_text(progress: Progress) -> str:
     if progress.cancelled:
         counts += f" · cancelled {progress.cancelled}"
     lines = [head, counts, f"rate {progress.rate:.1f} msg/s, {progress.elapsed:.0f} s"]
+    if progress.unreachable_since is not None and not progress.done:
+        since = progress.unreachable_since.astimezone(dt.UTC).strftime("%H:%M")
+        lines.append(f"⚠️ Telegram unreachable since {since} UTC, retrying")
+    if progress.maybe_twice:
+        lines.append(
+            f"{progress.maybe_twice} may have arrived twice (Telegram did not answer in time)"
+        )
     if progress.done:
         state = "cancelled" if b.status == "cancelled" else "finished"
         lines.insert(0, f"✅ Broadcast {state}.")
@@ -146,11 +157,15 @@ class Broadcaster:
         newsroom: Callable[[], Newsroom],
         clock: Callable[[], dt.datetime],
         wake_courier: Callable[[], None],
+        unreachable_since: Callable[[], dt.datetime | None] = lambda: None,
+        announce: Announce | None = None,
     ) -> None:
         self.storage = storage
         self.newsroom = newsroom
         self.clock = clock
         self.wake_courier = wake_courier
+        self.unreachable_since = unreachable_since
+        self.announce = announce
 
     async def send(self, item: NewsItem, admin_id: int) -> Broadcast:
         """Publish ``item`` and queue it for every active subscriber."""
@@ -160,7 +175,13 @@ class Broadcaster:
         await newsroom.publish(item)
         await self.storage.known_items.record_many([item.id], self.clock())
         await self._queue(broadcast, item, audience)
+        await self._announce(item, audience)
         return broadcast
+
+    async def _announce(self, item: NewsItem, audience: Sequence[int]) -> None:
+        """Followers outside the audience hear of the item as an alert (idempotent)."""
+        if self.announce is not None:
+            await self.announce([item], frozenset(audience))
 
     async def _queue(self, broadcast: Broadcast, item: NewsItem, audience: Sequence[int]) -> None:
         text = broadcast_text(item)
@@ -172,6 +193,7 @@ class Broadcaster:
                 text=text,
                 parse_mode="HTML",
                 broadcast_id=broadcast.id,
+                item_id=item.id,
             )
             for chat_id in audience
         ]
@@ -191,7 +213,9 @@ class Broadcaster:
             counts = await self.storage.outbox.counts_by_status(broadcast.id)
             if sum(counts.values()) == 0:
                 audience = await self.storage.audience.active_subscriber_ids()
-                await self._queue(broadcast, item, audience[: broadcast.total or None])
+                audience = audience[: broadcast.total or None]
+                await self._queue(broadcast, item, audience)
+                await self._announce(item, audience)
             resumed.append(broadcast)
         return resumed
 
@@ -223,4 +247,6 @@ class Broadcaster:
             left=left,
             elapsed=max(0.0, (end - broadcast.created_at).total_seconds()),
             reasons=reasons,
+            unreachable_since=self.unreachable_since(),
+            maybe_twice=await self.storage.outbox.maybe_twice(broadcast_id),
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import Bot, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -263,16 +263,21 @@ async def _watch(bot: Bot, broadcaster: Broadcaster, chat_id: int, broadcast_id:
                 return
             text = progress_text(progress)
             current = None if progress.done else markup
-            if message is None:
-                message = await bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=current
-                )
-            elif text != last_text:
-                try:
+            try:
+                if message is None:
+                    message = await bot.send_message(
+                        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=current
+                    )
+                elif text != last_text:
                     await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=current)
-                except BadRequest as exc:
-                    if "not modified" not in exc.message.lower():
-                        raise
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+            except NetworkError as exc:
+                # Telegram is away: the next round shows the progress again.
+                logger.warning("progress of broadcast %d not shown: %s", broadcast_id, exc)
+                await asyncio.sleep(PROGRESS_SECONDS)
+                continue
             last_text = text
             if progress.done:
                 return

@@ -57,11 +57,23 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class ReloadOutcome:
-    """What a reload did: ``added`` items are new to this process; ``problems`` if rejected."""
+    """What a reload did: ``added`` items are new to this process; ``problems`` if rejected.
+
+    ``held_back``: the edit was valid but dropped most items (a half-written file?), so
+    the last good knowledge is kept; ``problems`` says what it would have dropped.
+    """
 
     changed: bool
     added: tuple[NewsItem, ...] = ()
     problems: tuple[Problem, ...] = ()
+    held_back: bool = False
+
+
+# A valid edit that keeps fewer than this share of the file's items is held back: a file
+# cut short by a non-atomic write (an editor, a copy) looks exactly like that.
+KEEP_AT_LEAST = 0.5
+# Held back only from files this large: a three-item test file may shrink to one.
+HOLD_BACK_FROM = 4
 
 
 def _mtime_ns(path: Path) -> int:
@@ -69,6 +81,14 @@ def _mtime_ns(path: Path) -> int:
         return os.stat(path).st_mtime_ns
     except OSError:
         return -1
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (info.st_mtime_ns, info.st_size)
 
 
 def item_from_record(record: PublishedRecord) -> NewsItem:
@@ -99,9 +119,13 @@ class Newsroom:
         mtime_ns: int = -1,
         *,
         store: PublishedItemRepository | None = None,
+        settle_seconds: float = 0.2,
     ) -> None:
         self.path = path
         self._store = store
+        self.settle_seconds = settle_seconds
+        """A changed file is read, then looked at again after this long: if it changed in
+        between, someone is still writing it, and it is read at the next look instead."""
         self._lock = asyncio.Lock()
         self._file_items: tuple[NewsItem, ...] = tuple(items)
         # Published items by id, in publishing order; those the file shadows included.
@@ -171,18 +195,48 @@ class Newsroom:
         return self._snapshot.by_id.get(item_id)
 
     async def reload_if_changed(self) -> ReloadOutcome:
-        """Take a valid edit of the file; an invalid one keeps the last good knowledge."""
+        """Take a valid edit of the file; an invalid one keeps the last good knowledge.
+
+        A file still being written (it changes while it is read) is left for the next look.
+        A valid edit that drops more than half the items is held back and reported: it is
+        taken at the next start, or once an edit brings most items back.
+        """
         async with self._lock:
-            mtime = _mtime_ns(self.path)
-            if mtime == self._snapshot.mtime_ns:
+            before = _signature(self.path)
+            if before[0] == self._snapshot.mtime_ns:
                 return ReloadOutcome(changed=False)
+            items: list[NewsItem] | None = None
+            error: KnowledgeError | None = None
             try:
                 items = await asyncio.to_thread(load_knowledge, self.path)
             except KnowledgeError as exc:
+                error = exc
+            await asyncio.sleep(self.settle_seconds)
+            mtime, _ = after = _signature(self.path)
+            if after != before:
+                logger.info(
+                    "knowledge file %s is still being written; reading it later", self.path
+                )
+                return ReloadOutcome(changed=False)
+            if items is None:
+                assert error is not None
                 # Remember this mtime so the same bad edit is reported once, not every tick.
                 self._snapshot = _with_mtime(self._snapshot, mtime)
-                logger.warning("knowledge edit rejected, keeping last good: %s", exc)
-                return ReloadOutcome(changed=False, problems=tuple(exc.problems))
+                logger.warning("knowledge edit rejected, keeping last good: %s", error)
+                return ReloadOutcome(changed=False, problems=tuple(error.problems))
+            kept = {item.id for item in items}
+            dropped = [item.id for item in self._file_items if item.id not in kept]
+            old = len(self._file_items)
+            if old >= HOLD_BACK_FROM and old - len(dropped) < old * KEEP_AT_LEAST:
+                self._snapshot = _with_mtime(self._snapshot, mtime)
+                reason = (
+                    f"this edit would drop {len(dropped)} of the {old} items (first: "
+                    f"{dropped[0]}); a half-written file? I keep the last good knowledge. "
+                    "To remove them on purpose, restart the bot after the edit"
+                )
+                logger.warning("knowledge edit held back: %s", reason)
+                problem = Problem(str(self.path), "-", "items", reason)
+                return ReloadOutcome(changed=False, problems=(problem,), held_back=True)
             known = self._snapshot.by_id
             added = tuple(item for item in items if item.id not in known)
             self._file_items = tuple(items)

@@ -9,7 +9,13 @@ from bot.storage.audience import AudienceRepository
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
-from bot.storage.errors import MigrationError, StorageError, StorageUnavailable, UnknownChat
+from bot.storage.errors import (
+    DatabaseGone,
+    MigrationError,
+    StorageError,
+    StorageUnavailable,
+    UnknownChat,
+)
 from bot.storage.feeds import Feed, FeedOutcome, FeedRepository, SeenEntry
 from bot.storage.follows import FollowRepository, normalize_phrase
 from bot.storage.known_items import KnownItemRepository
@@ -46,6 +52,7 @@ __all__ = [
     "ChatRepository",
     "Clock",
     "Database",
+    "DatabaseGone",
     "DigestClaim",
     "Feed",
     "FeedOutcome",

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.storage import migrate
-from bot.storage.errors import MigrationError, StorageError, StorageUnavailable
+from bot.storage.errors import DatabaseGone, MigrationError, StorageError, StorageUnavailable
 from bot.storage.retry import RetryPolicy, transient_reason
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ class Database:
         self.display_url = display_url
         self.dialect: str = engine.dialect.name
         self._sqlite_turn = asyncio.Lock()
+        self._file: Path | None = None
+        self._identity: tuple[int, int] | None = None
+        self._gone: str | None = None  # why the file is unusable, logged once
 
     @classmethod
     async def open(
@@ -116,8 +120,11 @@ class Database:
             # e.g. "postgresql://" without "+asyncpg": a sync driver, or none installed.
             raise StorageError(f"cannot use {display_url}: {exc}; use {EXAMPLE_URLS}") from exc
         db = cls(engine, clock=clock, retry=retry or RetryPolicy(), display_url=display_url)
+        if parsed.get_backend_name() == "sqlite":
+            db._file = _sqlite_file(parsed)
         try:
             await db.run("migrate", migrate.upgrade)
+            db._remember_file()
         except StorageUnavailable:
             await db.close()
             raise
@@ -126,6 +133,42 @@ class Database:
             raise MigrationError(f"migrating {db.display_url} failed: {exc}") from exc
         log.info("storage: %s at schema %s", db.display_url, migrate.head_revision())
         return db
+
+    def _remember_file(self) -> None:
+        if self._file is not None:
+            info = os.stat(self._file)
+            self._identity = (info.st_dev, info.st_ino)
+
+    def _check_file(self, operation: str) -> None:
+        """Refuse to work on an SQLite file that was deleted, replaced or made read-only.
+
+        SQLite keeps writing to a deleted file through its open descriptor, and every write
+        is gone at the next start; a read-only file fails each write. One ``stat`` per
+        transaction (microseconds) notices either before anything is claimed as saved.
+        """
+        if self._file is None or self._identity is None:
+            return
+        try:
+            info = os.stat(self._file)
+        except FileNotFoundError:
+            reason = f"the database file {self._file} was deleted"
+        else:
+            if (info.st_dev, info.st_ino) != self._identity:
+                reason = f"the database file {self._file} was replaced by another file"
+            elif not os.access(self._file, os.W_OK):
+                reason = f"the database file {self._file} is read-only"
+            else:
+                if self._gone is not None:
+                    log.warning("storage: the database file is usable again")
+                self._gone = None
+                return
+        self._refuse(operation, reason)
+
+    def _refuse(self, operation: str, reason: str) -> None:
+        if self._gone != reason:
+            self._gone = reason
+            log.error("storage: %s; nothing is saved until it is back (then restart)", reason)
+        raise DatabaseGone(operation, reason)
 
     def _one_writer(self) -> contextlib.AbstractAsyncContextManager[object]:
         """SQLite has one writer: transactions of this process take turns here, in order,
@@ -159,10 +202,13 @@ class Database:
         """
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
+            self._check_file(operation)
             try:
                 async with self._one_writer(), self._engine.begin() as connection:
                     return await work(connection)
             except Exception as exc:
+                if self.dialect == "sqlite" and "readonly" in str(exc).lower():
+                    self._refuse(operation, f"the database {self.display_url} is read-only")
                 reason = transient_reason(exc, self.dialect)
                 if reason is None:
                     raise

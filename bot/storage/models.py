@@ -110,6 +110,7 @@ class NewOutboxMessage(_Frozen):
     reply_markup: JsonText = None
     not_before: AwareDatetime | None = None
     broadcast_id: int | None = None
+    item_id: str | None = None
 
 
 class OutboxMessage(_Frozen):
@@ -134,6 +135,8 @@ class OutboxMessage(_Frozen):
     sent_at: AwareDatetime | None
     telegram_message_id: int | None
     broadcast_id: int | None
+    unknown_fate: int = 0
+    item_id: str | None = None
 
 
 class Broadcast(_Frozen):

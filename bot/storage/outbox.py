@@ -69,6 +69,7 @@ class OutboxRepository:
                 "not_before": m.not_before or now,
                 "created_at": now,
                 "broadcast_id": m.broadcast_id,
+                "item_id": m.item_id,
             }
             for m in messages
         ]
@@ -134,8 +135,14 @@ class OutboxRepository:
             last_error=None,
         )
 
-    async def mark_retry(self, id: int, not_before: dt.datetime, error: str) -> None:
-        """A transient failure (rate limit, network): back to ``pending`` from ``not_before``."""
+    async def mark_retry(
+        self, id: int, not_before: dt.datetime, error: str, *, unknown_fate: bool = False
+    ) -> None:
+        """A transient failure (rate limit, network): back to ``pending`` from ``not_before``.
+
+        ``unknown_fate``: the try may have delivered the message (a read timeout); counted.
+        """
+        extra = {"unknown_fate": outbox.c.unknown_fate + 1} if unknown_fate else {}
         await self._settle(
             "outbox.mark_retry",
             id,
@@ -143,6 +150,7 @@ class OutboxRepository:
             not_before=not_before,
             claimed_at=None,
             last_error=error[:_MAX_ERROR],
+            **extra,
         )
 
     async def mark_failed(self, id: int, error: str) -> None:
@@ -181,21 +189,45 @@ class OutboxRepository:
 
         return await self._db.run("outbox.cancel_broadcast", work)
 
-    async def requeue_stale_sending(self, older_than: dt.datetime) -> int:
-        """Return rows claimed before ``older_than`` and never settled to ``pending``.
+    async def requeue_stale_sending(self, older_than: dt.datetime | None = None) -> int:
+        """Return rows claimed before ``older_than`` (every claimed row for None) and never
+        settled to ``pending``.
 
         For after a crash; see the module docstring for the duplicate window this opens.
+        None is what a start-up wants: a lease stamped by a clock that ran fast is in the
+        future, and must not strand its row until the clock catches up.
         """
+        condition = outbox.c.status == "sending"
+        if older_than is not None:
+            condition = condition & (outbox.c.claimed_at < older_than)
         statement = (
             update(outbox)
-            .where(outbox.c.status == "sending", outbox.c.claimed_at < older_than)
-            .values(status="pending", claimed_at=None)
+            .where(condition)
+            # Its send may have reached Telegram before the process died.
+            .values(status="pending", claimed_at=None, unknown_fate=outbox.c.unknown_fate + 1)
         )
 
         async def work(conn: AsyncConnection) -> int:
             return (await conn.execute(statement)).rowcount
 
         return await self._db.run("outbox.requeue_stale_sending", work)
+
+    async def pull_back_future(self, now: dt.datetime, horizon: dt.timedelta) -> int:
+        """Make pending rows due later than ``now + horizon`` due at ``now``; returns how many.
+
+        No honest retry waits that long (backoff is at most minutes): such a ``not_before``
+        was computed by a clock that ran fast, and would hold the message back for as long.
+        """
+        statement = (
+            update(outbox)
+            .where(outbox.c.status == "pending", outbox.c.not_before > now + horizon)
+            .values(not_before=now)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("outbox.pull_back_future", work)
 
     async def counts_by_status(self, broadcast_id: int | None = None) -> dict[OutboxStatus, int]:
         """How many messages are in each status (every status present, zeros included).
@@ -211,6 +243,44 @@ class OutboxRepository:
             return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
 
         return await self._db.run("outbox.counts_by_status", work)
+
+    async def items_received(self, chat_ids: Sequence[int]) -> dict[int, set[str]]:
+        """The items each chat got (or has on its way) as a broadcast or an alert.
+
+        Sent, sending and pending rows count; failed, skipped and cancelled ones do not.
+        """
+        if not chat_ids:
+            return {}
+        found: dict[int, set[str]] = {}
+
+        async def work(conn: AsyncConnection) -> dict[int, set[str]]:
+            found.clear()
+            unique = list(dict.fromkeys(chat_ids))
+            for start in range(0, len(unique), _CHUNK):
+                statement = select(outbox.c.chat_id, outbox.c.item_id).where(
+                    outbox.c.chat_id.in_(unique[start : start + _CHUNK]),
+                    outbox.c.item_id.is_not(None),
+                    outbox.c.status.in_(("pending", "sending", "sent")),
+                )
+                for chat_id, item_id in (await conn.execute(statement)).all():
+                    found.setdefault(chat_id, set()).add(item_id)
+            return found
+
+        return await self._db.run("outbox.items_received", work)
+
+    async def maybe_twice(self, broadcast_id: int) -> int:
+        """The broadcast's messages sent after a try of unknown fate: they may have arrived
+        twice."""
+        statement = select(func.count()).where(
+            outbox.c.broadcast_id == broadcast_id,
+            outbox.c.status == "sent",
+            outbox.c.unknown_fate > 0,
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return int((await conn.execute(statement)).scalar_one())
+
+        return await self._db.run("outbox.maybe_twice", work)
 
     async def sent_since(self, since: dt.datetime) -> dict[OutboxKind, int]:
         """Messages sent at or after ``since``, by kind (every kind present, zeros included)."""

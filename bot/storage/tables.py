@@ -157,6 +157,11 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
     Column("telegram_message_id", BigInteger, nullable=True),
+    # Tries whose outcome is unknown (a read timeout, a process killed mid-send): the
+    # message may have arrived. Sent with unknown_fate > 0 means "may have arrived twice".
+    Column("unknown_fate", Integer, nullable=False, server_default="0"),
+    # The news item a broadcast or alert carries, so a digest leaves out what a chat got.
+    Column("item_id", String(80), nullable=True),
     Column(
         "broadcast_id",
         AutoId,
@@ -165,6 +170,7 @@ outbox = Table(
         index=True,
     ),
     Index("ix_outbox_status_not_before", "status", "not_before"),
+    Index("ix_outbox_chat_id_item_id", "chat_id", "item_id"),
 )
 
 questions = Table(

@@ -1,4 +1,5 @@
-"""Published items: what admins broadcast (and feeds bring) lives in the database.
+"""Published items: what admins broadcast (and feeds bring) lives in the database;
+outbox rows count their tries of unknown fate and name the item a broadcast or alert carries.
 
 The operator's knowledge file is read-only to the bot; the bot's own additions are rows
 here, merged with the file at load, so every process on the database sees them.
@@ -35,7 +36,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name="pk_published_items"),
         sa.UniqueConstraint("item_id", name="uq_published_items_item_id"),
     )
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(
+            sa.Column("unknown_fate", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch.add_column(sa.Column("item_id", sa.String(80), nullable=True))
+        batch.create_index("ix_outbox_chat_id_item_id", ["chat_id", "item_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_chat_id_item_id")
+        batch.drop_column("item_id")
+        batch.drop_column("unknown_fate")
     op.drop_table("published_items")
