@@ -18,6 +18,7 @@ from feedserver import ENTITY_BOMB, MALFORMED, FeedServer, Item, rss
 from harness import (
     ADMIN,
     ALICE,
+    BOB,
     BotUnderTest,
     FakeClock,
     add_subscribers,
@@ -105,11 +106,12 @@ async def add_feed(bot: BotUnderTest, url: str, *extra: str) -> str:
     return reply.text
 
 
-async def test_a_new_item_in_a_followed_feed_is_answered_and_alerted_to_a_follower(
+async def test_a_new_feed_item_is_answered_in_the_next_digest_and_alerted_to_a_follower(
     bot: BotUnderTest, feeds: FeedServer, clock: FakeClock
 ) -> None:
     url = feeds.publish("/news.xml", rss(OLD))
     await bot.say("/follow harbour strike")
+    await bot.say("/subscribe 08:00 UTC", user=BOB)
     assert (await add_feed(bot, url)).startswith(f"Following {url}")
 
     # The first fetch is the feed's back catalogue: searchable, but nobody is alerted.
@@ -131,6 +133,8 @@ async def test_a_new_item_in_a_followed_feed_is_answered_and_alerted_to_a_follow
     (answer,) = await bot.say("rotterdam dock workers")
     assert "Harbour strike spreads to Rotterdam" in answer.text
     assert "11 June 2021" in answer.text
+    digest = await bot.say("/digest", user=BOB)
+    assert "Harbour strike spreads to Rotterdam" in digest[0].text
 
 
 async def test_a_feed_that_has_not_changed_costs_one_conditional_request_and_nothing_else(
