@@ -161,7 +161,7 @@ async def _round(poller: FeedPoller) -> Round:
     return Round(time.perf_counter() - wall, time.process_time() - cpu, reports, _rss_mb() - rss)
 
 
-async def measure(port: int, pipe: Connection, workdir: Path) -> tuple[Round, Round, float]:
+async def measure(port: int, pipe: Connection, workdir: Path) -> tuple[Round, Round, Round, float]:
     clock = [START]
     knowledge = workdir / "news.yaml"
     shutil.copy(KNOWLEDGE, knowledge)
@@ -182,11 +182,13 @@ async def measure(port: int, pipe: Connection, workdir: Path) -> tuple[Round, Ro
         pipe.recv()
         clock[0] = START + dt.timedelta(seconds=POLL_SECONDS)
         steady = await _round(poller)
+        clock[0] = START + dt.timedelta(seconds=2 * POLL_SECONDS)
+        quiet = await _round(poller)
     finally:
         await poller.stop()
         await storage.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return cold, steady, peak
+    return cold, steady, quiet, peak
 
 
 def _noop() -> None:
@@ -200,7 +202,7 @@ def run() -> str:
     try:
         port = parent.recv()
         with tempfile.TemporaryDirectory() as tmp:
-            cold, steady, peak = asyncio.run(measure(port, parent, Path(tmp)))
+            cold, steady, quiet, peak = asyncio.run(measure(port, parent, Path(tmp)))
         parent.send("stop")
     finally:
         server.join(timeout=10)
@@ -218,6 +220,7 @@ def run() -> str:
             steady,
             f"{steady.count('not-modified')} × 304, {changed} × 200",
         ),
+        ("quiet round: nothing changed", quiet, f"{quiet.count('not-modified')} × 304"),
     ]
     table = [
         "| round | answers | items published | wall s | CPU ms per fetch | RSS growth MB |",

@@ -9,13 +9,12 @@ import datetime as dt
 import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from feedserver import FeedServer, Item, rss
 
 from bot.cli import main
-from bot.feeds.addresses import RefusedAddress, check_host, check_url
+from bot.feeds.addresses import Address, RefusedAddress, check_host, check_url, non_public
 from bot.feeds.fetcher import Fetched, Fetcher, FetchFailed, NotModified
 from bot.feeds.parser import FeedFormatError, parse_feed, to_news_item
 from bot.feeds.poller import FeedPoller, PollPolicy
@@ -215,11 +214,10 @@ async def test_a_redirect_to_a_private_address_is_refused(feeds: FeedServer) -> 
     target = feeds.publish("/news.xml", rss(Item("t", "s", guid="1")))
     hidden = target.replace("127.0.0.1", "localhost")
 
-    async def only_numeric_loopback_is_public(url: str) -> None:
-        if urlsplit(url).hostname == "localhost":
-            await check_host(url)
+    def only_the_name_localhost_is_private(host: str, address: Address) -> str | None:
+        return non_public(address) if host == "localhost" else None
 
-    fetcher = Fetcher(timeout=2, host_check=only_numeric_loopback_is_public)
+    fetcher = Fetcher(timeout=2, address_policy=only_the_name_localhost_is_private)
     try:
         result = await fetcher.fetch(feeds.url(f"/redirect?to={hidden}"))
     finally:

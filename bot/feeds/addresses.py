@@ -5,9 +5,8 @@ go; an unchecked fetcher is a way into the bot's own network (the cloud metadata
 service at 169.254.169.254, a database on localhost). Every address a host name
 resolves to is checked, before the first request and again at every redirect.
 
-What this does not stop: a host whose DNS answer changes between our check and the
-connection (DNS rebinding) within the resolver's cache time. Closing that would need
-connecting to the checked address ourselves, which httpx does not expose.
+Here the check when an admin adds a feed; the fetcher applies the same rule to the
+addresses it connects to (see ``fetcher``), so a changed DNS answer cannot get around it.
 """
 
 from __future__ import annotations
@@ -43,10 +42,13 @@ def check_url(url: str) -> str:
     return url
 
 
-def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why ``address`` is not public, or None if it is."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def non_public(address: Address) -> str | None:
+    """Why ``address`` is not public ("a loopback address", ...), or None if it is."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _kind(address.ipv4_mapped)
+        return non_public(address.ipv4_mapped)
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
@@ -71,7 +73,7 @@ async def check_host(url: str) -> None:
         raise RefusedAddress(f"{host} cannot be resolved: {exc}") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        reason = _kind(address)
+        reason = non_public(address)
         if reason is not None:
             raise RefusedAddress(f"{host} is {reason} ({address}); feeds must be public")
 

@@ -2,22 +2,35 @@
 
 A fetch never raises: it returns ``NotModified`` (a 304: nothing downloaded, nothing
 parsed), ``Fetched`` (the body, decoded, at most ``max_bytes``) or ``FetchFailed`` with
-a reason an admin can read. Redirects are followed here, not by httpx, so every hop's
-address is checked (see ``addresses``). The body is decompressed here too, with a bound
-on the output, so a small gzip bomb cannot unpack into memory past the cap.
+a reason an admin can read. Redirects are followed here, so every hop is checked. The
+body is decompressed here too, with a bound on the output, so a small gzip bomb cannot
+unpack into memory past the cap.
+
+Addresses: the client resolves host names through ``_GuardedResolver``, which refuses a
+name if any of its addresses is not public (``addresses.non_public``) and connects only
+to the addresses it checked, so a DNS answer that changes between a check and the
+connection (rebinding) cannot slip through. An IP literal in a URL is checked directly.
+
+The client is aiohttp's, not httpx's (which python-telegram-bot uses): a conditional GET
+answered 304 costs 0.22 ms of CPU with aiohttp and 6 ms with httpx on the benchmark
+machine, and most fetches of a followed feed are 304s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
-from bot.feeds.addresses import RefusedAddress, check_host, check_url
+from bot.feeds.addresses import Address, RefusedAddress, check_url, non_public
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -91,8 +104,45 @@ class _Body:
         return bytes(self.data)
 
 
+AddressPolicy = Callable[[str, Address], str | None]
+"""Why a host's address may not be fetched (None if it may): ``non_public`` by default."""
+
+
+class _RefusedByPolicy(OSError):
+    """Raised inside aiohttp's connector, which wraps an OSError from the resolver."""
+
+
+class _GuardedResolver(AbstractResolver):
+    """The default resolver, refusing a host any of whose addresses the policy refuses."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._inner = DefaultResolver()
+        self._policy = policy
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            address = ipaddress.ip_address(result["host"].split("%", 1)[0])
+            reason = self._policy(host, address)
+            if reason is not None:
+                raise _RefusedByPolicy(f"{host} is {reason} ({address}); feeds must be public")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _literal(host: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
 class Fetcher:
-    """Fetches feeds over one pooled httpx client; ``close`` it when done."""
+    """Fetches feeds over one pooled HTTP client; ``close`` it when done."""
 
     def __init__(
         self,
@@ -102,34 +152,47 @@ class Fetcher:
         max_redirects: int = MAX_REDIRECTS,
         allow_private: bool = False,
         connections: int = 16,
-        transport: httpx.AsyncBaseTransport | None = None,
-        host_check: Callable[[str], Awaitable[None]] = check_host,
+        address_policy: AddressPolicy | None = None,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
-        self.allow_private = allow_private
-        self._host_check = host_check
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections
-            ),
-            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip"},
-            transport=transport,
+        self.connections = connections
+        self._policy: AddressPolicy | None = (
+            None if allow_private else address_policy or (lambda _host, a: non_public(a))
         )
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use: an aiohttp session belongs to the running event loop.
+        if self._session is None:
+            resolver = _GuardedResolver(self._policy) if self._policy else DefaultResolver()
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections, resolver=resolver),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.timeout, sock_read=self.timeout
+                ),
+                headers={
+                    "User-Agent": USER_AGENT,
+                    "Accept": ACCEPT,
+                    "Accept-Encoding": "gzip, deflate",
+                },
+                auto_decompress=False,
+                trust_env=False,
+            )
+        return self._session
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """GET ``url`` with the validators of the last fetch; never raises for the feed's sake."""
         try:
-            # httpx's timeout bounds each read; this bounds the whole fetch, so a server
+            # The socket timeouts bound each step; this bounds the whole fetch, so a server
             # that drips a byte a second cannot hold a slot for ever.
             async with asyncio.timeout(self.timeout):
                 return await self._fetch(url, etag, last_modified)
@@ -137,14 +200,24 @@ class Fetcher:
             return FetchFailed(f"no complete answer within {self.timeout:g} s")
         except RefusedAddress as exc:
             return FetchFailed(f"refused: {exc}")
-        except httpx.TimeoutException:
-            return FetchFailed(f"no complete answer within {self.timeout:g} s")
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, _RefusedByPolicy):
+                return FetchFailed(f"refused: {exc.os_error}")
+            return FetchFailed(f"cannot connect: {exc.os_error}"[:300])
+        except aiohttp.ClientError as exc:
             return FetchFailed(f"network error: {type(exc).__name__}: {exc}"[:300])
         except _TooLarge:
             return FetchFailed(f"the feed is larger than {self.max_bytes // (1024 * 1024)} MB")
         except (ValueError, zlib.error) as exc:
             return FetchFailed(f"unreadable answer: {exc}"[:300])
+
+    def _check_literal(self, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        address = _literal(host)
+        if self._policy is not None and address is not None:
+            reason = self._policy(host, address)
+            if reason is not None:
+                raise RefusedAddress(f"{host} is {reason} ({address}); feeds must be public")
 
     async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         headers: dict[str, str] = {}
@@ -153,32 +226,30 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = url
+        client = self._client()
         for _ in range(self.max_redirects + 1):
             check_url(current)
-            if not self.allow_private:
-                await self._host_check(current)
-            async with self._client.stream("GET", current, headers=headers) as response:
-                location = response.headers.get("location")
-                if response.status_code in _REDIRECTS and location:
+            self._check_literal(current)
+            async with client.get(current, headers=headers, allow_redirects=False) as response:
+                location = response.headers.get("Location")
+                if response.status in _REDIRECTS and location:
                     current = urljoin(current, location.strip())
                     continue
-                if response.status_code == 304:
+                if response.status == 304:
                     return NotModified()
-                if not 200 <= response.status_code < 300:
-                    phrase = response.reason_phrase or ""
-                    return FetchFailed(f"HTTP {response.status_code} {phrase}".strip())
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
+                if not 200 <= response.status < 300:
+                    return FetchFailed(f"HTTP {response.status} {response.reason or ''}".strip())
+                if (response.content_length or 0) > self.max_bytes:
                     raise _TooLarge
-                encoding = response.headers.get("content-encoding", "").strip().lower()
+                encoding = response.headers.get("Content-Encoding", "").strip().lower()
                 body = _Body(encoding, self.max_bytes)
-                async for chunk in response.aiter_raw():
+                async for chunk in response.content.iter_chunked(64 * 1024):
                     body.add(chunk)
                 return Fetched(
                     body=body.finish(),
                     url=current,
-                    content_type=response.headers.get("content-type", ""),
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
+                    content_type=response.headers.get("Content-Type", ""),
+                    etag=response.headers.get("ETag"),
+                    last_modified=response.headers.get("Last-Modified"),
                 )
         return FetchFailed(f"more than {self.max_redirects} redirects")
