@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from feedserver import FeedServer, Item, rss
+from sqlalchemy import update
 
 from bot.cli import main
+from bot.feeds import poller as poller_module
 from bot.feeds.addresses import Address, RefusedAddress, check_host, check_url, non_public
 from bot.feeds.fetcher import Fetched, Fetcher, FetchFailed, NotModified
 from bot.feeds.parser import FeedFormatError, parse_feed, to_news_item
@@ -22,6 +25,7 @@ from bot.feeds.publishing import FeedPublisher
 from bot.feeds.schedule import MAX_BACKOFF, after_failure, after_success, backoff
 from bot.knowledge.newsroom import Newsroom
 from bot.storage import Feed, Storage
+from bot.storage.tables import feeds as feeds_table
 
 FEED = "https://news.example/feed"
 SEEN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -108,6 +112,12 @@ def test_an_entity_declaration_is_refused_before_parsing() -> None:
     utf16 = bomb.decode().encode("utf-16")
     with pytest.raises(FeedFormatError, match="entities"):
         parse_feed(utf16, FEED, FEED)
+
+
+def test_an_entity_declaration_behind_a_comment_is_refused_too() -> None:
+    hidden = b'<?xml version="1.0"?><!-- <b> --><!DOCTYPE r [<!ENTITY a "a">]><rss/>'
+    with pytest.raises(FeedFormatError, match="entities"):
+        parse_feed(hidden, FEED, FEED)
 
 
 def test_an_old_doctype_without_entities_is_fine() -> None:
@@ -245,6 +255,67 @@ async def test_gzip_is_decoded_and_a_gzip_bomb_stops_at_the_cap(feeds: FeedServe
     assert isinstance(small, Fetched) and small.body.startswith(b"<?xml")
     assert isinstance(bomb, FetchFailed) and "larger than 1 MB" in bomb.reason
     assert isinstance(again, NotModified)
+
+
+# --- the poller ---------------------------------------------------------------------------
+
+
+def _poller(storage: Storage, knowledge: Path, fetch_seconds: float = 5) -> FeedPoller:
+    newsroom = Newsroom.open(knowledge, storage.published)
+    publisher = FeedPublisher(
+        storage, lambda room=newsroom: room, lambda: None, lambda: SEEN, lambda: None
+    )
+    fetcher = Fetcher(timeout=fetch_seconds, allow_private=True)
+    policy = PollPolicy(poll_seconds=60, concurrency=4, fetch_seconds=fetch_seconds)
+    return FeedPoller(storage, fetcher, publisher, lambda: SEEN, policy, (), lambda: None)
+
+
+@pytest.fixture
+def knowledge(tmp_path: Path) -> Path:
+    path = tmp_path / "news.yaml"
+    path.write_text("items: []\n")
+    return path
+
+
+async def test_a_feed_with_more_new_entries_than_a_fetch_takes_is_taken_in_over_the_next(
+    sqlite_url: str, feeds: FeedServer, knowledge: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poller_module, "MAX_NEW_PER_FETCH", 3)
+    items = [Item(f"story {n}", "s", guid=str(n)) for n in range(5)]
+    url = feeds.publish("/many.xml", rss(*items))
+    storage = await Storage.open(sqlite_url, clock=lambda: SEEN)
+    poller = _poller(storage, knowledge)
+    try:
+        await storage.feeds.add(url, push=False, added_by=None)
+        (first,) = await poller.poll_due()
+        await storage.database.run(
+            "due", lambda conn: conn.execute(update(feeds_table).values(next_fetch_at=SEEN))
+        )
+        (second,) = await poller.poll_due()
+    finally:
+        await poller.stop()
+        await storage.close()
+    assert (first.new_items, second.new_items) == (3, 2)
+    assert feeds.hits("/many.xml")[1].if_none_match is None  # fetched whole, not a 304
+
+
+async def test_stopping_does_not_wait_for_a_slow_feed(
+    sqlite_url: str, feeds: FeedServer, knowledge: Path
+) -> None:
+    storage = await Storage.open(sqlite_url, clock=lambda: SEEN)
+    poller = _poller(storage, knowledge, fetch_seconds=10)
+    try:
+        await storage.feeds.add(feeds.url("/slow"), push=False, added_by=None)
+        poller.start(0.01)
+        for _ in range(500):
+            if feeds.hits("/slow"):
+                break
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await poller.stop()
+        assert time.monotonic() - started < 1.0
+    finally:
+        await storage.close()
 
 
 # --- several processes ---------------------------------------------------------------------

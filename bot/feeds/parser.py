@@ -5,8 +5,8 @@ and date formats; JSON Feed (https://www.jsonfeed.org/version/1.1/) is read here
 Summaries lose their HTML by the importer's rules (``plain_text``); links are resolved
 against the feed's final URL.
 
-XML entity expansion is refused before feedparser sees the body: a document whose
-prolog declares entities (``<!ENTITY``) is rejected whole. That is the billion-laughs
+XML entity expansion is refused before feedparser sees the body: a document that
+declares entities (``<!ENTITY``) is rejected whole. That is the billion-laughs
 bomb and every external-entity trick, and no real feed needs its own entities.
 """
 
@@ -26,7 +26,6 @@ from bot.knowledge.importers import plain_text
 from bot.knowledge.models import NewsItem, slugify
 
 _URL = re.compile(r"^https?://\S+$")
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 TITLE_LIMIT = 300
 SUMMARY_LIMIT = 3000
@@ -100,11 +99,14 @@ def _date_text(value: object) -> dt.datetime | None:
 
 
 def refuse_entities(body: bytes) -> None:
-    """Raise ``FeedFormatError`` if the XML prolog declares entities."""
-    first = _FIRST_ELEMENT.search(body)
-    prolog = body[: first.start()] if first else body
-    # UTF-16 puts a NUL between ASCII letters; without them the declaration shows.
-    if _ENTITY.search(prolog) or _ENTITY.search(prolog.replace(b"\x00", b"")):
+    """Raise ``FeedFormatError`` if the document declares entities.
+
+    The whole body is searched, not only the prolog: a comment before the DOCTYPE could
+    hide where the prolog ends. Outside a CDATA section the text cannot appear unescaped,
+    so only a feed quoting a DTD in CDATA is refused needlessly.
+    """
+    # UTF-16 and UTF-32 put NULs between ASCII letters; without them the declaration shows.
+    if _ENTITY.search(body) or (b"\x00" in body and _ENTITY.search(body.replace(b"\x00", b""))):
         raise FeedFormatError("the feed declares XML entities, which are not expanded")
 
 

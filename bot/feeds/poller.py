@@ -156,11 +156,17 @@ class FeedPoller:
                 while queue.qsize() >= workers:
                     taken.clear()
                     await taken.wait()
+        except BaseException:
+            # Stopping (or the claim failed): unfinished feeds keep their lease, which expires.
+            for task in tasks:
+                task.cancel()
+            raise
         finally:
             for _ in tasks:
                 queue.put_nowait(None)  # after the claimed feeds: each worker stops
-            await asyncio.gather(*tasks)
-        await self._tell_admins(state.notices)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # Also when stopping: the outcomes saying "told" are written already.
+            await self._tell_admins(state.notices)
         return state.reports
 
     async def _worker(
@@ -223,13 +229,14 @@ class FeedPoller:
             logger.info("feed %s: %s", feed.url, reason)
             outcome, notice = after_failure(feed, now, poll, reason)
             return PollReport(feed.id, feed.url, "failed", error=reason), outcome, notice
-        published = await self._publish_new(feed, parsed, now)
+        published, complete = await self._publish_new(feed, parsed, now)
+        # A feed taken in part is fetched whole next time, not answered 304 for the rest.
         outcome, notice = after_success(
             feed,
             now,
             poll,
-            etag=result.etag,
-            last_modified=result.last_modified,
+            etag=result.etag if complete else None,
+            last_modified=result.last_modified if complete else None,
             title=parsed.title,
             found_new=published > 0,
         )
@@ -248,14 +255,20 @@ class FeedPoller:
                 f"reading the feed took longer than {self.policy.parse_seconds:g} s"
             ) from None
 
-    async def _publish_new(self, feed: Feed, parsed: ParsedFeed, now: dt.datetime) -> int:
-        """Publish the entries never seen before, oldest first; returns how many."""
+    async def _publish_new(
+        self, feed: Feed, parsed: ParsedFeed, now: dt.datetime
+    ) -> tuple[int, bool]:
+        """Publish the entries never seen before, oldest first.
+
+        Returns how many, and whether that was all of them (at most ``MAX_NEW_PER_FETCH``).
+        """
         unseen = await self.storage.feeds.unseen(e.identity for e in parsed.entries)
         # Feeds list newest first: publish in the order they happened.
-        entries = [e for e in reversed(parsed.entries) if e.identity in unseen]
-        entries = list({e.identity: e for e in entries}.values())[:MAX_NEW_PER_FETCH]
+        fresh = [e for e in reversed(parsed.entries) if e.identity in unseen]
+        unique = list({e.identity: e for e in fresh}.values())
+        entries = unique[:MAX_NEW_PER_FETCH]
         if not entries:
-            return 0
+            return 0, True
         items = [to_news_item(entry, now) for entry in entries]
         # The first fetch of a feed is its back catalogue: searchable and in digests,
         # but nobody is alerted or pushed about dozens of old items at once.
@@ -270,7 +283,7 @@ class FeedPoller:
             for e, i in zip(entries, items, strict=True)
         ]
         await self.storage.feeds.mark_seen(feed.id, seen, now)
-        return len(items)
+        return len(items), len(entries) == len(unique)
 
     async def _tell_admins(self, notices: list[Notice]) -> None:
         """One message per admin for the round's notices (Telegram allows a chat about one
