@@ -13,4 +13,5 @@ SECTIONS: list[str] = [
     "benchmarks.e2e",
     "benchmarks.broadcast",
     "benchmarks.digest",
+    "benchmarks.retention",
 ]

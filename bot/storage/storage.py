@@ -13,6 +13,7 @@ from bot.storage.known_items import KnownItemRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import QuestionRepository
+from bot.storage.retention import RetentionRepository
 from bot.storage.retry import RetryPolicy
 from bot.storage.subscriptions import SubscriptionRepository
 
@@ -34,6 +35,7 @@ class Storage:
     questions: QuestionRepository
     audience: AudienceRepository
     published: PublishedItemRepository
+    retention: RetentionRepository
 
     @classmethod
     def over(cls, database: Database) -> Storage:
@@ -49,6 +51,7 @@ class Storage:
             questions=QuestionRepository(database),
             audience=AudienceRepository(database),
             published=PublishedItemRepository(database),
+            retention=RetentionRepository(database),
         )
 
     @classmethod
