@@ -8,11 +8,12 @@ with no code change. Repositories do their work through ``Database.run``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +87,50 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+class _Turns:
+    """SQLite's one writer, taken in order, with a lane that goes first.
+
+    An ``urgent`` transaction (recording that Telegram accepted a message) is let in
+    before every ordinary one waiting: until it commits, a kill sends that message again,
+    so it must not queue behind claims and other bookkeeping.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._normal: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, urgent: bool) -> AsyncIterator[None]:
+        if self._held or self._urgent or self._normal:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._normal).append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # handed the turn just as it was cancelled: pass it on
+                else:
+                    with contextlib.suppress(ValueError):
+                        (self._urgent if urgent else self._normal).remove(waiter)
+                raise
+        else:
+            self._held = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes on: still held
+                    return
+        self._held = False
+
+
 class Database:
     """An open database at the newest schema. Make one with ``await Database.open(url)``."""
 
@@ -97,7 +142,7 @@ class Database:
         self._retry = retry
         self.display_url = display_url
         self.dialect: str = engine.dialect.name
-        self._sqlite_turn = asyncio.Lock()
+        self._sqlite_turns = _Turns()
         self._file: Path | None = None
         self._identity: tuple[int, int] | None = None
         self._gone: str | None = None  # why the file is unusable, logged once
@@ -170,12 +215,12 @@ class Database:
             log.error("storage: %s; nothing is saved until it is back (then restart)", reason)
         raise DatabaseGone(operation, reason)
 
-    def _one_writer(self) -> contextlib.AbstractAsyncContextManager[object]:
-        """SQLite has one writer: transactions of this process take turns here, in order,
-        instead of waiting on the file lock across event-loop turns until busy_timeout runs
-        out under load. PostgreSQL runs them concurrently."""
+    def _one_writer(self, urgent: bool) -> contextlib.AbstractAsyncContextManager[object]:
+        """SQLite has one writer: transactions of this process take turns here, in order
+        (urgent ones first), instead of waiting on the file lock across event-loop turns
+        until busy_timeout runs out under load. PostgreSQL runs them concurrently."""
         if self.dialect == "sqlite":
-            return self._sqlite_turn
+            return self._sqlite_turns.turn(urgent)
         return contextlib.nullcontext()
 
     async def close(self) -> None:
@@ -190,7 +235,13 @@ class Database:
         """The database's migration revision (equals ``migrate.head_revision()`` once open)."""
         return await self.run("schema_revision", migrate.current_revision)
 
-    async def run(self, operation: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        operation: str,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        urgent: bool = False,
+    ) -> T:
         """Run ``work`` in one transaction, retrying transient failures a bounded number of times.
 
         ``work`` may run more than once, so it should be safe to repeat: the writes in
@@ -204,7 +255,7 @@ class Database:
         for attempt in range(1, attempts + 1):
             self._check_file(operation)
             try:
-                async with self._one_writer(), self._engine.begin() as connection:
+                async with self._one_writer(urgent), self._engine.begin() as connection:
                     return await work(connection)
             except Exception as exc:
                 if self.dialect == "sqlite" and "readonly" in str(exc).lower():
