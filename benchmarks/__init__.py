@@ -14,4 +14,5 @@ SECTIONS: list[str] = [
     "benchmarks.broadcast",
     "benchmarks.digest",
     "benchmarks.retention",
+    "benchmarks.duplicate_window",
 ]

@@ -17,10 +17,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from bot.storage import migrate
 from bot.storage.errors import DatabaseGone, MigrationError, StorageError, StorageUnavailable
@@ -87,6 +88,36 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# The urgent lane's own connection waits at most this long for another process's write
+# lock, because it blocks the event loop while it waits; then the ordinary path is taken.
+URGENT_BUSY_TIMEOUT_MS = 20
+
+
+def _urgent_engine(path: Path) -> Engine:
+    """A synchronous SQLite engine on the same file, for ``run_urgent``.
+
+    One pooled connection, configured like the async engine's (WAL, NORMAL, foreign keys,
+    real BEGIN), with a short busy timeout.
+    """
+    engine = create_engine(f"sqlite:///{path}", poolclass=StaticPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={URGENT_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
 class _Turns:
     """SQLite's one writer, taken in order, with a lane that goes first.
 
@@ -144,6 +175,7 @@ class Database:
         self.dialect: str = engine.dialect.name
         self._sqlite_turns = _Turns()
         self._file: Path | None = None
+        self._urgent: Engine | None = None
         self._identity: tuple[int, int] | None = None
         self._gone: str | None = None  # why the file is unusable, logged once
 
@@ -167,6 +199,8 @@ class Database:
         db = cls(engine, clock=clock, retry=retry or RetryPolicy(), display_url=display_url)
         if parsed.get_backend_name() == "sqlite":
             db._file = _sqlite_file(parsed)
+            if db._file is not None:
+                db._urgent = _urgent_engine(db._file)
         try:
             await db.run("migrate", migrate.upgrade)
             db._remember_file()
@@ -225,7 +259,36 @@ class Database:
 
     async def close(self) -> None:
         """Close every pooled connection. The database stays on disk or on the server."""
+        if self._urgent is not None:
+            self._urgent.dispose()
         await self._engine.dispose()
+
+    async def run_urgent(self, operation: str, work: Callable[[Connection], None]) -> None:
+        """Run a tiny write at once: for recording that Telegram accepted a message.
+
+        Until that commits, a kill sends the message again, so it must not wait behind
+        other transactions nor hop to a driver thread and back three times (each hop waits
+        for a turn of a busy event loop). On SQLite it takes the writers' turn first and
+        runs on its own synchronous connection, blocking the loop for the fraction of a
+        millisecond a one-row UPDATE and commit take (WAL, no fsync). If another process
+        holds the write lock, or on PostgreSQL, it is an ordinary urgent ``run``.
+        """
+        if self._urgent is not None:
+            self._check_file(operation)
+            async with self._sqlite_turns.turn(urgent=True):
+                try:
+                    with self._urgent.begin() as connection:
+                        work(connection)
+                    return
+                except OperationalError as exc:
+                    if "locked" not in str(exc.orig).lower():
+                        raise
+                    log.info("storage %s: another process writes; taking the queue", operation)
+
+        async def queued(conn: AsyncConnection) -> None:
+            await conn.run_sync(work)
+
+        await self.run(operation, queued, urgent=True)
 
     def now(self) -> dt.datetime:
         """The injected clock: timezone-aware UTC."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database
@@ -133,6 +133,28 @@ class OutboxRepository:
             "last_error": None,
         }
         await self._settle("outbox.mark_sent", id, values, urgent=True)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int, dt.datetime]]) -> None:
+        """``mark_sent`` for several messages in one transaction: (row id, Telegram's
+        message id, sent at). Urgent, like ``mark_sent``; one commit records them all."""
+        if not sent:
+            return
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_id"))
+            .values(
+                status="sent",
+                sent_at=bindparam("b_at"),
+                telegram_message_id=bindparam("b_mid"),
+                last_error=None,
+            )
+        )
+        params = [{"b_id": id, "b_mid": mid, "b_at": at} for id, mid, at in sent]
+
+        def work(conn: Connection) -> None:
+            conn.execute(statement, params)
+
+        await self._db.run_urgent("outbox.mark_sent_many", work)
 
     async def mark_retry(
         self, id: int, not_before: dt.datetime, error: str, *, unknown_fate: bool = False
