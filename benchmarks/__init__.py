@@ -13,5 +13,7 @@ SECTIONS: list[str] = [
     "benchmarks.e2e",
     "benchmarks.broadcast",
     "benchmarks.digest",
+    "benchmarks.retention",
+    "benchmarks.duplicate_window",
     "benchmarks.feeds",
 ]

@@ -53,6 +53,8 @@ COMMANDS = [
 # Shown only in admins' chats (BotCommandScopeChat) would be nicer; Telegram allows it,
 # but the list would then go stale when ADMIN_IDS changes. Admin commands are in /help.
 KNOWLEDGE_RELOAD_SECONDS = 5.0
+PRUNE_SECONDS = 3600.0
+PRUNE_FIRST_SECONDS = 60.0
 POOL_SIZE = 12
 POOL_TIMEOUT = 30.0
 # The read timeout (TELEGRAM_READ_TIMEOUT_SECONDS, 60 s): PTB's default (5 s) is shorter than
@@ -168,6 +170,9 @@ async def _post_init(app: NewsbotApp) -> None:
             _reload_knowledge, interval=KNOWLEDGE_RELOAD_SECONDS, name="knowledge-reload"
         )
         app.job_queue.run_repeating(_flush_questions, interval=FLUSH_SECONDS, name="question-log")
+        app.job_queue.run_repeating(
+            _prune, interval=PRUNE_SECONDS, first=PRUNE_FIRST_SECONDS, name="retention"
+        )
     settle_heap()
 
 
@@ -211,6 +216,25 @@ def settle_heap() -> None:
 async def _digest_tick(context: BotContext) -> None:
     """Queue the digests that are due."""
     await context.scheduler.tick()
+
+
+async def _prune(context: BotContext) -> None:
+    """Delete what is older than the retention (RETENTION_DAYS)."""
+    await prune(context.bot_data)
+
+
+async def prune(services: Services) -> None:
+    """Delete settled outbox rows and questions older than the retention."""
+    assert services.storage is not None and services.settings is not None
+    cutoff = services.clock() - dt.timedelta(days=services.settings.retention_days)
+    pruned = await services.storage.retention.prune(cutoff)
+    if pruned.outbox or pruned.questions:
+        logger.info(
+            "retention: deleted %d message(s) and %d question(s) older than %s",
+            pruned.outbox,
+            pruned.questions,
+            cutoff.date().isoformat(),
+        )
 
 
 async def _flush_questions(context: BotContext) -> None:

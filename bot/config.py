@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     telegram_read_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     # The first pause after a failed send; it doubles per try up to 5 minutes (jittered).
     delivery_first_backoff_seconds: float = Field(default=1.0, gt=0, le=300)
+    # Sent (and failed, skipped, cancelled) messages and logged questions are deleted after
+    # this many days; unfinished broadcasts are never touched.
+    retention_days: int = Field(default=30, ge=1, le=3650)
     log_level: str = "INFO"
     # Feeds (bot/feeds): how often each is fetched, how long a fetch may take, how many at
     # once, and whether loopback/private addresses may be fetched (tests, local feeds).

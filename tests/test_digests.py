@@ -366,8 +366,9 @@ async def broadcast(bot: BotUnderTest, item: NewsItem) -> None:
     svc = services(bot)
     assert svc.broadcaster is not None and svc.courier is not None
     bot.server.add_private_chat(ADMIN)
-    await svc.broadcaster.send(item, ADMIN)
+    sent = await svc.broadcaster.send(item, ADMIN)
     await svc.courier.deliver_all()
+    await svc.broadcaster.progress(sent.id)  # the admin's progress closes it when done
 
 
 async def test_a_broadcast_item_does_not_come_again_in_the_next_digest(
@@ -400,3 +401,49 @@ async def test_a_broadcast_alerts_followers_who_are_not_in_its_audience_once(
     bob = news_bot.server.messages(BOB)[before_bob:]
     assert [m.text.split("\n")[0] for m in alice] == ["📰 News"]
     assert len(bob) == 1 and bob[0].text.startswith("🔔 New on “harbour workers”")
+
+
+async def test_sent_messages_and_old_questions_are_pruned_but_an_unfinished_broadcast_is_kept(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    """RETENTION_DAYS (30): what was settled a month ago goes; a broadcast still going stays."""
+    from bot.app import prune
+    from bot.storage import NewOutboxMessage
+
+    svc = services(news_bot)
+    storage = svc.storage
+    assert storage is not None and svc.question_log is not None
+    await news_bot.say("/subscribe 08:00 UTC")
+    await news_bot.say("bitcoin price")
+    await asyncio.sleep(0.2)  # the question is logged just after the reply
+    await svc.question_log.flush()
+    await broadcast(news_bot, HARBOUR)  # finished
+    going = await storage.broadcasts.create("2021-06-20-still-going", ADMIN, 2)
+    later = clock() + dt.timedelta(days=365)
+    await storage.outbox.enqueue_many(
+        [
+            NewOutboxMessage(
+                kind="broadcast",
+                dedupe_key=f"going:{n}",
+                chat_id=ALICE,
+                text="x",
+                broadcast_id=going.id,
+                not_before=later if n else None,
+            )
+            for n in range(2)
+        ]
+    )
+    assert svc.courier is not None
+    await svc.courier.deliver_all()
+    before = await storage.outbox.counts_by_status()
+    clock.advance(days=31)
+    await news_bot.say("bitcoin price", user=BOB)
+    await asyncio.sleep(0.2)  # the question is logged just after the reply
+    await svc.question_log.flush()
+    await prune(svc)
+    after = await storage.outbox.counts_by_status()
+    assert (await storage.outbox.counts_by_status(going.id))["pending"] == 1
+    assert (await storage.outbox.counts_by_status(going.id))["sent"] == 1
+    assert after["sent"] == 1 and before["sent"] > 1
+    unanswered = await storage.questions.unanswered_since(START, 10)
+    assert [(q.text, q.count) for q in unanswered] == [("bitcoin price", 1)]

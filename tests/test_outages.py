@@ -190,3 +190,18 @@ async def test_a_hanging_bot_api_puts_at_most_one_round_of_sends_in_doubt(
         if row is not None and row.status != "pending":
             left.append(row)
     assert len(left) == 8  # still "sending": requeued, as of unknown fate, at the next start
+
+
+async def test_a_reply_that_telegram_answers_only_after_seconds_arrives_once(
+    bot: BotUnderTest,
+) -> None:
+    """The answer to a question is taken at once but confirmed 6 s later (PTB's default
+    read timeout is 5 s, after which the old bot sent the same answer again)."""
+    from harness import ALICE
+
+    bot.server.inject("sendMessage", Fault.slow(6.0), times=1)
+    bot.server.user_sends(ALICE, "chlid labuor")
+    await bot.server.wait_for_messages(ALICE, 1, timeout=15)
+    await asyncio.sleep(1.0)  # an old-style resend (at 5 s) has arrived by now
+    answers = [m for m in bot.server.messages(ALICE) if "child labour" in m.text.lower()]
+    assert len(answers) == 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from bot.errors import KnowledgeError
 from bot.knowledge.models import NewsItem, slugify
 from bot.knowledge.newsroom import Newsroom
 from bot.messages.render import escape, render_item
@@ -168,11 +169,19 @@ class Broadcaster:
         self.announce = announce
 
     async def send(self, item: NewsItem, admin_id: int) -> Broadcast:
-        """Publish ``item`` and queue it for every active subscriber."""
+        """Publish ``item`` and queue it for every active subscriber.
+
+        Raises ``KnowledgeError`` (and sends nothing) if another item already has its id.
+        """
         audience = await self.storage.audience.active_subscriber_ids()
         broadcast = await self.storage.broadcasts.create(item.id, admin_id, len(audience))
         newsroom = self.newsroom()
-        await newsroom.publish(item)
+        try:
+            await newsroom.publish(item)
+        except KnowledgeError:
+            # Another process published an item with this id since the preview.
+            await self.storage.broadcasts.finish(broadcast.id, self.clock(), "cancelled")
+            raise
         await self.storage.known_items.record_many([item.id], self.clock())
         await self._queue(broadcast, item, audience)
         await self._announce(item, audience)

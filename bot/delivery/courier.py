@@ -141,6 +141,8 @@ class Courier:
         """When the Bot API stopped answering (network errors, 5xx, timeouts); None if up."""
         self._probing = False
         self._started: dict[asyncio.Task[None], float] = {}
+        self._to_mark: list[tuple[int, int, dt.datetime, asyncio.Future[None]]] = []
+        self._marker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -289,7 +291,7 @@ class Courier:
         now = self.clock()
         match outcome:
             case Delivered(message_id=message_id):
-                await self.outbox.mark_sent(row.id, message_id, now)
+                await self._mark_sent(row.id, message_id, now)
             case Blocked(reason=reason):
                 logger.info("chat %s cannot be reached (%s): marked inactive", row.chat_id, reason)
                 await self.chats.mark_inactive(row.chat_id, reason)
@@ -301,6 +303,35 @@ class Courier:
             case Undeliverable(reason=reason):
                 logger.warning("outbox row %d undeliverable: %s", row.id, reason)
                 await self.outbox.mark_failed(row.id, reason)
+
+    async def _mark_sent(self, row_id: int, message_id: int, now: dt.datetime) -> None:
+        """Record a delivery, committed together with the others that finish meanwhile.
+
+        Group commit: the first delivery starts a transaction at once; deliveries that
+        finish while it runs wait for the next one, which records them all. So recording
+        one delivery waits for at most one transaction ahead of its own, not a queue of
+        them: the duplicate window (a kill before this commit resends the message) stays
+        as short as one or two small transactions, however many sends finish together.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_mark.append((row_id, message_id, now, done))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_pending(), name="mark-sent")
+        await done
+
+    async def _mark_pending(self) -> None:
+        while self._to_mark:
+            batch, self._to_mark = self._to_mark, []
+            try:
+                await self.outbox.mark_sent_many([(r, m, at) for r, m, at, _ in batch])
+            except Exception as exc:
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def _retry(
         self,

@@ -37,6 +37,7 @@ from bot.delivery.broadcast import (
     progress_text,
 )
 from bot.delivery.replies import keyboard, send_reply
+from bot.errors import KnowledgeError
 from bot.knowledge.models import NewsItem
 from bot.messages import callbacks
 from bot.messages.render import escape
@@ -236,7 +237,14 @@ async def preview_button(update: Update, context: BotContext) -> None:
         return
     await query.answer("Sending…")
     user_id = update.effective_user.id if update.effective_user else 0
-    broadcast = await context.broadcaster.send(item, user_id)
+    try:
+        broadcast = await context.broadcaster.send(item, user_id)
+    except KnowledgeError:
+        await query.message.reply_text(
+            "Another item with this id was published a moment ago. Nothing was sent; "
+            "send /broadcast again."
+        )
+        return
     logger.info("broadcast %d of %s started by admin %s", broadcast.id, item.id, user_id)
     watch(context.bot, context.bot_data, query.message.chat_id, broadcast.id)
 

@@ -38,6 +38,7 @@ from bot.storage.models import (
 from bot.storage.outbox import OutboxRepository
 from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import NewQuestion, QuestionRepository, normalize_question
+from bot.storage.retention import Pruned, RetentionRepository
 from bot.storage.retry import RetryPolicy
 from bot.storage.storage import Storage
 from bot.storage.subscriptions import DigestClaim, SubscriptionRepository
@@ -68,10 +69,12 @@ __all__ = [
     "OutboxMessage",
     "OutboxRepository",
     "OutboxStatus",
+    "Pruned",
     "PublishedItemRepository",
     "PublishedRecord",
     "QuestionRecord",
     "QuestionRepository",
+    "RetentionRepository",
     "RetryPolicy",
     "SeenEntry",
     "Storage",

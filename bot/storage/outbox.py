@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database
@@ -125,15 +125,36 @@ class OutboxRepository:
         return await self._db.run("outbox.claim_due", work)
 
     async def mark_sent(self, id: int, telegram_message_id: int, sent_at: dt.datetime) -> None:
-        """Telegram accepted the message."""
-        await self._settle(
-            "outbox.mark_sent",
-            id,
-            status="sent",
-            sent_at=sent_at,
-            telegram_message_id=telegram_message_id,
-            last_error=None,
+        """Telegram accepted the message. Urgent: until this commits, a kill resends it."""
+        values: dict[str, object] = {
+            "status": "sent",
+            "sent_at": sent_at,
+            "telegram_message_id": telegram_message_id,
+            "last_error": None,
+        }
+        await self._settle("outbox.mark_sent", id, values, urgent=True)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int, dt.datetime]]) -> None:
+        """``mark_sent`` for several messages in one transaction: (row id, Telegram's
+        message id, sent at). Urgent, like ``mark_sent``; one commit records them all."""
+        if not sent:
+            return
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_id"))
+            .values(
+                status="sent",
+                sent_at=bindparam("b_at"),
+                telegram_message_id=bindparam("b_mid"),
+                last_error=None,
+            )
         )
+        params = [{"b_id": id, "b_mid": mid, "b_at": at} for id, mid, at in sent]
+
+        def work(conn: Connection) -> None:
+            conn.execute(statement, params)
+
+        await self._db.run_urgent("outbox.mark_sent_many", work)
 
     async def mark_retry(
         self, id: int, not_before: dt.datetime, error: str, *, unknown_fate: bool = False
@@ -142,36 +163,37 @@ class OutboxRepository:
 
         ``unknown_fate``: the try may have delivered the message (a read timeout); counted.
         """
-        extra = {"unknown_fate": outbox.c.unknown_fate + 1} if unknown_fate else {}
-        await self._settle(
-            "outbox.mark_retry",
-            id,
-            status="pending",
-            not_before=not_before,
-            claimed_at=None,
-            last_error=error[:_MAX_ERROR],
-            **extra,
+        extra: dict[str, object] = (
+            {"unknown_fate": outbox.c.unknown_fate + 1} if unknown_fate else {}
         )
+        values: dict[str, object] = {
+            "status": "pending",
+            "not_before": not_before,
+            "claimed_at": None,
+            "last_error": error[:_MAX_ERROR],
+            **extra,
+        }
+        await self._settle("outbox.mark_retry", id, values)
 
     async def mark_failed(self, id: int, error: str) -> None:
         """A permanent failure (blocked, chat not found, bad markup): never retried."""
-        await self._settle(
-            "outbox.mark_failed", id, status="failed", last_error=error[:_MAX_ERROR]
-        )
+        values: dict[str, object] = {"status": "failed", "last_error": error[:_MAX_ERROR]}
+        await self._settle("outbox.mark_failed", id, values)
 
     async def mark_skipped(self, id: int, reason: str) -> None:
         """Deliberately not sent (the chat went inactive, the digest was empty, ...)."""
-        await self._settle(
-            "outbox.mark_skipped", id, status="skipped", last_error=reason[:_MAX_ERROR]
-        )
+        values: dict[str, object] = {"status": "skipped", "last_error": reason[:_MAX_ERROR]}
+        await self._settle("outbox.mark_skipped", id, values)
 
-    async def _settle(self, operation: str, id: int, **values: object) -> None:
+    async def _settle(
+        self, operation: str, id: int, values: dict[str, object], *, urgent: bool = False
+    ) -> None:
         statement = update(outbox).where(outbox.c.id == id).values(**values)
 
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(statement)
 
-        await self._db.run(operation, work)
+        await self._db.run(operation, work, urgent=urgent)
 
     async def cancel_broadcast(self, broadcast_id: int) -> int:
         """Cancel the broadcast's messages still ``pending``; returns how many.

@@ -14,6 +14,7 @@ from bot.storage.known_items import KnownItemRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import QuestionRepository
+from bot.storage.retention import RetentionRepository
 from bot.storage.retry import RetryPolicy
 from bot.storage.subscriptions import SubscriptionRepository
 
@@ -35,6 +36,7 @@ class Storage:
     questions: QuestionRepository
     audience: AudienceRepository
     published: PublishedItemRepository
+    retention: RetentionRepository
     feeds: FeedRepository
 
     @classmethod
@@ -51,6 +53,7 @@ class Storage:
             questions=QuestionRepository(database),
             audience=AudienceRepository(database),
             published=PublishedItemRepository(database),
+            retention=RetentionRepository(database),
             feeds=FeedRepository(database),
         )
 
