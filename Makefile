@@ -32,9 +32,12 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# The kill tests again and again: a longer hunt for a duplicate or a loss.
+# The kill, outage, hang and clock-jump stories again and again: a longer hunt for a
+# duplicate or a loss.
+SOAK_TESTS := tests/test_crash_recovery.py tests/test_outages.py tests/test_clock_jumps.py
+
 soak: $(STAMP)
-	for run in 1 2 3 4 5; do $(BIN)/pytest -q tests/test_crash_recovery.py || exit 1; done
+	for run in 1 2 3 4 5; do $(BIN)/pytest -q $(SOAK_TESTS) || exit 1; done
 
 clean:
 	rm -rf $(VENV)

@@ -14,4 +14,7 @@ SECTIONS: list[str] = [
     "benchmarks.broadcast",
     "benchmarks.digest",
     "benchmarks.knowledge_check",
+    "benchmarks.retention",
+    "benchmarks.duplicate_window",
+    "benchmarks.feeds",
 ]

@@ -16,12 +16,16 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotContext, Services
 from bot.delivery.broadcast import Broadcaster
-from bot.delivery.courier import Courier
+from bot.delivery.courier import STALL_AFTER, Courier
 from bot.delivery.ratelimit import ChatRateLimiter, Limits
 from bot.delivery.telegram_sender import TelegramSender
 from bot.digests.alerts import queue_alerts
 from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
 from bot.errors import ConfigError
+from bot.feeds.fetcher import Fetcher
+from bot.feeds.poller import TICK_SECONDS as FEED_TICK_SECONDS
+from bot.feeds.poller import FeedPoller, PollPolicy
+from bot.feeds.publishing import FeedPublisher
 from bot.handlers import admin, register_handlers
 from bot.handlers.intake import THROTTLED_TEXT, CleanUpdatesRequest, FairUpdates
 from bot.knowledge.models import NewsItem
@@ -56,8 +60,14 @@ ADMIN_COMMANDS = [
     BotCommand("cancel", "admins: stop a /broadcast being written"),
 ]
 KNOWLEDGE_RELOAD_SECONDS = 5.0
+PRUNE_SECONDS = 3600.0
+PRUNE_FIRST_SECONDS = 60.0
 POOL_SIZE = 12
 POOL_TIMEOUT = 30.0
+# The read timeout (TELEGRAM_READ_TIMEOUT_SECONDS, 60 s): PTB's default (5 s) is shorter than
+# Telegram's slow answers (10-15 s are reported under load; a reviewer saw 30 s), and a
+# timed-out send is of unknown fate: the message may have arrived. Waiting longer makes that
+# rare; the courier bounds how many sends can be in that state (see bot/delivery/courier.py).
 
 
 def build_application(
@@ -66,6 +76,7 @@ def build_application(
     token: str | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
     tick_seconds: float = TICK_SECONDS,
+    feed_tick_seconds: float = FEED_TICK_SECONDS,
 ) -> NewsbotApp:
     """The bot for ``settings``; ``token`` overrides the configured one (console mode)."""
     secret = settings.telegram_bot_token
@@ -94,7 +105,10 @@ def build_application(
         # for its chat's turn: see bot/handlers/intake.py.
         .concurrent_updates(intake)
         .get_updates_request(CleanUpdatesRequest(connection_pool_size=1))
+        .read_timeout(settings.telegram_read_timeout_seconds)
+        .write_timeout(settings.telegram_read_timeout_seconds)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -104,6 +118,7 @@ def build_application(
     services.throttle = throttle
     intake.accepting = lambda: app.running
     services.tick_seconds = tick_seconds
+    services.feed_tick_seconds = feed_tick_seconds
     register_handlers(app)
     return app
 
@@ -126,25 +141,46 @@ async def _post_init(app: NewsbotApp) -> None:
     services = app.bot_data
     assert services.settings is not None
     settings = services.settings
-    newsroom = services.newsroom = Newsroom.open(settings.knowledge_file)
-    logger.info("knowledge: %d items from %s", len(newsroom.items), newsroom.path)
     storage = services.storage = await open_storage(settings.database_url, services.clock)
+    newsroom = services.newsroom = Newsroom.open(settings.knowledge_file, storage.published)
+    await newsroom.pick_up_published()
+    logger.info("knowledge: %d items from %s and published", len(newsroom.items), newsroom.path)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
     services.question_log = QuestionLog(storage.questions)
     courier = services.courier = Courier(
-        storage.outbox, storage.chats, TelegramSender(app.bot), services.clock
+        storage.outbox,
+        storage.chats,
+        TelegramSender(app.bot),
+        services.clock,
+        retry_for=dt.timedelta(hours=settings.delivery_retry_hours),
+        first_backoff=settings.delivery_first_backoff_seconds,
+        # A send slower than this means the Bot API hangs: claim nothing new until it answers.
+        stall_after=min(STALL_AFTER, settings.telegram_read_timeout_seconds / 2),
     )
     await courier.recover()
     courier.start()
-    services.scheduler = DigestScheduler(
+    scheduler = services.scheduler = DigestScheduler(
         storage, lambda: newsroom.items, services.clock, courier.wake
     )
+    await scheduler.repair_clock_jump()
+
+    async def announce(items: Sequence[NewsItem], audience: frozenset[int]) -> None:
+        await queue_alerts(storage, newsroom.retriever, items, exclude=audience)
+        courier.wake()
+
     broadcaster = services.broadcaster = Broadcaster(
-        storage, lambda: newsroom, services.clock, courier.wake
+        storage,
+        lambda: newsroom,
+        services.clock,
+        courier.wake,
+        lambda: courier.unreachable_since,
+        announce,
     )
     for broadcast in await broadcaster.resume():
         logger.info("resuming broadcast %d", broadcast.id)
         admin.watch(app.bot, services, broadcast.created_by, broadcast.id)
+    services.poller = _feed_poller(services, settings)
+    services.poller.start(services.feed_tick_seconds)
     try:
         await app.bot.set_my_commands(COMMANDS)
     except TelegramError as exc:
@@ -161,6 +197,9 @@ async def _post_init(app: NewsbotApp) -> None:
             _reload_knowledge, interval=KNOWLEDGE_RELOAD_SECONDS, name="knowledge-reload"
         )
         app.job_queue.run_repeating(_flush_questions, interval=FLUSH_SECONDS, name="question-log")
+        app.job_queue.run_repeating(
+            _prune, interval=PRUNE_SECONDS, first=PRUNE_FIRST_SECONDS, name="retention"
+        )
     settle_heap()
 
 
@@ -223,6 +262,29 @@ async def set_admin_menus(bot: Bot, admin_ids: Iterable[int]) -> None:
             logger.info("no admin command menu for %s yet: %s", admin_id, exc)
 
 
+def _feed_poller(services: Services, settings: Settings) -> FeedPoller:
+    """The feed poller over the open storage, newsroom and courier."""
+    assert services.storage is not None and services.courier is not None
+    assert services.newsroom is not None
+    storage, courier, newsroom = services.storage, services.courier, services.newsroom
+    fetcher = Fetcher(
+        timeout=settings.feed_timeout_seconds,
+        allow_private=settings.feeds_allow_private,
+        connections=settings.feed_concurrency,
+    )
+    publisher = FeedPublisher(
+        storage, lambda: newsroom, lambda: services.broadcaster, services.clock, courier.wake
+    )
+    policy = PollPolicy(
+        poll_seconds=settings.feed_poll_seconds,
+        concurrency=settings.feed_concurrency,
+        fetch_seconds=settings.feed_timeout_seconds,
+    )
+    return FeedPoller(
+        storage, fetcher, publisher, services.clock, policy, settings.admin_ids, courier.wake
+    )
+
+
 def settle_heap() -> None:
     """Take what start-up built out of the garbage collector's full collections.
 
@@ -242,6 +304,25 @@ async def _digest_tick(context: BotContext) -> None:
     await context.scheduler.tick()
 
 
+async def _prune(context: BotContext) -> None:
+    """Delete what is older than the retention (RETENTION_DAYS)."""
+    await prune(context.bot_data)
+
+
+async def prune(services: Services) -> None:
+    """Delete settled outbox rows and questions older than the retention."""
+    assert services.storage is not None and services.settings is not None
+    cutoff = services.clock() - dt.timedelta(days=services.settings.retention_days)
+    pruned = await services.storage.retention.prune(cutoff)
+    if pruned.outbox or pruned.questions:
+        logger.info(
+            "retention: deleted %d message(s) and %d question(s) older than %s",
+            pruned.outbox,
+            pruned.questions,
+            cutoff.date().isoformat(),
+        )
+
+
 async def _flush_questions(context: BotContext) -> None:
     """Write the buffered unanswered questions."""
     await context.question_log.flush()
@@ -253,7 +334,8 @@ async def _reload_knowledge(context: BotContext) -> None:
 
 
 async def refresh_knowledge(services: Services, bot: Bot | None = None) -> ReloadOutcome:
-    """Reload the knowledge file if it changed; record and alert on new items.
+    """Reload the knowledge file if it changed, pick up items other processes published;
+    record and alert on new items.
 
     An invalid edit keeps the last good knowledge, and the admins are told what is wrong.
     """
@@ -261,14 +343,18 @@ async def refresh_knowledge(services: Services, bot: Bot | None = None) -> Reloa
     outcome = await services.newsroom.reload_if_changed()
     if outcome.changed:
         settle_heap()
-    if outcome.added:
-        await items_added(services, outcome.added)
+    published = await services.newsroom.pick_up_published()
+    if outcome.added or published:
+        await items_added(services, [*outcome.added, *published])
     if outcome.problems and bot is not None:
         problems = "\n".join(f"• {p}" for p in outcome.problems[:20])
-        text = (
-            "The knowledge file was edited but is not valid; I keep the last good one.\n"
-            + problems
+        head = (
+            "The knowledge file was edited but the edit drops most items; I keep the last good"
+            " one."
+            if outcome.held_back
+            else "The knowledge file was edited but is not valid; I keep the last good one."
         )
+        text = f"{head}\n{problems}"
         for admin_id in services.settings.admin_ids:
             try:
                 await bot.send_message(admin_id, text[:MESSAGE_LIMIT])
@@ -278,23 +364,44 @@ async def refresh_knowledge(services: Services, bot: Bot | None = None) -> Reloa
 
 
 async def items_added(services: Services, items: Sequence[NewsItem]) -> None:
-    """New items became known: record when, and push keyword alerts."""
+    """Items appeared: record the ids never seen before, and push keyword alerts for those.
+
+    An item is new only the first time its id is ever seen, in any process: an item that
+    left the file and came back, or that another process published and recorded, alerts
+    no one again.
+    """
     assert services.storage is not None and services.newsroom is not None
-    await services.storage.known_items.record_many([i.id for i in items], services.clock())
-    await queue_alerts(services.storage, services.newsroom.retriever, items)
+    first_seen = set(
+        await services.storage.known_items.record_many([i.id for i in items], services.clock())
+    )
+    fresh = [item for item in items if item.id in first_seen]
+    await queue_alerts(services.storage, services.newsroom.retriever, fresh)
     if services.courier is not None:
         services.courier.wake()
+
+
+async def _post_stop(app: NewsbotApp) -> None:
+    """Stop the feed poller and the courier while python-telegram-bot's HTTP client is open.
+
+    ``post_shutdown`` runs after the client is closed: sends still in flight there would
+    fail mid-request, of unknown fate, and be sent again after the restart.
+    """
+    services = app.bot_data
+    for task in list(services.background):
+        task.cancel()
+    if services.poller is not None:
+        await services.poller.stop()
+        services.poller = None
+    if services.courier is not None:
+        await services.courier.stop()
+        services.courier = None
 
 
 async def _post_shutdown(app: NewsbotApp) -> None:
     """Close what ``_post_init`` opened, in reverse order."""
     gc.unfreeze()
     services = app.bot_data
-    for task in list(services.background):
-        task.cancel()
-    if services.courier is not None:
-        await services.courier.stop()
-        services.courier = None
+    await _post_stop(app)  # if start-up failed before the application ran
     if services.question_log is not None:
         await services.question_log.flush()
         services.question_log = None
@@ -327,6 +434,8 @@ async def running(app: NewsbotApp, *, poll_timeout: int = 1) -> AsyncIterator[Ne
                     await app.updater.stop()
                 if app.running:
                     await app.stop()
+                if app.post_stop is not None:
+                    await app.post_stop(app)
         finally:
             if app.post_shutdown is not None:
                 await app.post_shutdown(app)

@@ -1,4 +1,4 @@
-"""The ``newsbot`` command: ask, import, check, run, console."""
+"""The ``newsbot`` command: ask, import, export, check, run, console."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError, NewsbotError
+
+if TYPE_CHECKING:
+    from bot.knowledge.models import NewsItem
 
 DEFAULT_KNOWLEDGE = "knowledge/news.yaml"
 CONSOLE_LOG = Path("data/console.log")
@@ -111,6 +115,35 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.knowledge.store import summarize, write_knowledge
+
+    settings = load_settings()
+    knowledge = args.knowledge or settings.knowledge_file
+    items = asyncio.run(_merged_knowledge(knowledge, settings.database_url))
+    write_knowledge(args.output, items)
+    print(f"{args.output}: wrote {summarize(items)}")
+    return 0
+
+
+async def _merged_knowledge(knowledge: Path, database_url: str) -> list[NewsItem]:
+    """The knowledge file merged with the items published in the database."""
+    from bot.knowledge.newsroom import Newsroom
+    from bot.storage import Storage
+
+    Newsroom.open(knowledge)  # a bad file is reported before the database is opened
+    storage = await Storage.open(database_url)
+    try:
+        newsroom = Newsroom.open(knowledge, storage.published)
+        await newsroom.pick_up_published()
+    finally:
+        await storage.close()
+    return list(newsroom.items)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from bot.errors import KnowledgeError
     from bot.knowledge.store import load_knowledge, summarize
@@ -166,6 +199,51 @@ def _version() -> str:
         return "unknown"
 
 
+def _cmd_feeds(args: argparse.Namespace) -> int:
+    import asyncio
+
+    return asyncio.run(_feeds(args))
+
+
+async def _feeds(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from bot.config import load_settings
+    from bot.feeds.addresses import RefusedAddress, vet_feed_url
+    from bot.feeds.listing import ago
+    from bot.storage import Storage
+
+    settings = load_settings()
+    url = args.url
+    if args.action == "add":
+        try:
+            url = await vet_feed_url(args.url, allow_private=settings.feeds_allow_private)
+        except RefusedAddress as exc:
+            raise NewsbotError(f"cannot follow {args.url}: {exc}") from None
+    storage = await Storage.open(settings.database_url)
+    try:
+        if args.action == "add":
+            added = await storage.feeds.add(url, push=args.push, added_by=None)
+            print(f"following {url}" if added else f"already following {url}")
+        elif args.action == "remove":
+            feed = await storage.feeds.by_url(url)
+            if feed is None or await storage.feeds.remove(feed.id) is None:
+                raise NewsbotError(f"not following {url}")
+            print(f"stopped following {url}")
+        else:
+            now = dt.datetime.now(dt.UTC)
+            for feed in await storage.feeds.all():
+                push = " push" if feed.push else ""
+                error = f" error: {feed.last_error}" if feed.last_error else ""
+                print(
+                    f"{feed.url}{push}  last fetch {ago(feed.last_fetch_at, now)}, "
+                    f"last new item {ago(feed.last_new_at, now)}{error}"
+                )
+    finally:
+        await storage.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description="A Telegram bot that answers questions about the news."
@@ -190,9 +268,28 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("-o", "--output", required=True, type=Path, help="knowledge file to write")
     imp.set_defaults(handler=_cmd_import)
 
+    export = commands.add_parser(
+        "export", help="write the knowledge file merged with the items the bot published"
+    )
+    export.add_argument("-o", "--output", required=True, type=Path, help="file to write")
+    export.add_argument("--knowledge", type=Path, help="knowledge file (default: KNOWLEDGE_FILE)")
+    export.set_defaults(handler=_cmd_export)
+
     check = commands.add_parser("check", help="validate a knowledge file")
     check.add_argument("path", type=Path)
     check.set_defaults(handler=_cmd_check)
+
+    feeds = commands.add_parser("feeds", help="the feeds the bot follows: add, list, remove")
+    feed_actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    feed_add = feed_actions.add_parser("add", help="follow a feed (RSS, Atom or JSON Feed)")
+    feed_add.add_argument("url")
+    feed_add.add_argument(
+        "--push", action="store_true", help="send each new item to every subscriber"
+    )
+    feed_actions.add_parser("list", help="every feed with its last fetch, new item, error")
+    feed_remove = feed_actions.add_parser("remove", help="stop following a feed")
+    feed_remove.add_argument("url")
+    feeds.set_defaults(handler=_cmd_feeds, url=None, push=False)
 
     run = commands.add_parser("run", help="run the bot (console mode without a token)")
     run.set_defaults(handler=_cmd_run)

@@ -37,7 +37,23 @@ class Settings(BaseSettings):
     default_digest_time: dt.time = dt.time(8, 0)
     questions_per_minute: int = Field(default=20, ge=1, le=1000)
     send_rate_per_second: float = Field(default=28.0, gt=0, le=30)
+    # How long a message is retried through network errors, 5xx and 429 after it was
+    # queued; only then is it recorded failed. Telegram's own refusals (400, 403) are final.
+    delivery_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # How long a call waits for Telegram's answer; past Telegram's slow answers (10-30 s).
+    telegram_read_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # The first pause after a failed send; it doubles per try up to 5 minutes (jittered).
+    delivery_first_backoff_seconds: float = Field(default=1.0, gt=0, le=300)
+    # Sent (and failed, skipped, cancelled) messages and logged questions are deleted after
+    # this many days; unfinished broadcasts are never touched.
+    retention_days: int = Field(default=30, ge=1, le=3650)
     log_level: str = "INFO"
+    # Feeds (bot/feeds): how often each is fetched, how long a fetch may take, how many at
+    # once, and whether loopback/private addresses may be fetched (tests, local feeds).
+    feed_poll_seconds: float = Field(default=900.0, ge=1, le=7 * 24 * 3600)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_concurrency: int = Field(default=16, ge=1, le=200)
+    feeds_allow_private: bool = False
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

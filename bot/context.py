@@ -14,6 +14,8 @@ from bot.config import Settings
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.courier import Courier
 from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
+from bot.feeds.poller import TICK_SECONDS as FEED_TICK_SECONDS
+from bot.feeds.poller import FeedPoller
 from bot.knowledge.newsroom import Newsroom
 from bot.questions.question_log import QuestionLog
 from bot.questions.throttle import QuestionThrottle
@@ -71,6 +73,8 @@ class Services:
         self.tick_seconds = TICK_SECONDS
         self.broadcaster: Broadcaster | None = None
         self.question_log: QuestionLog | None = None
+        self.poller: FeedPoller | None = None
+        self.feed_tick_seconds = FEED_TICK_SECONDS
         # Background tasks (broadcast progress) kept referenced until done.
         self.background: set[asyncio.Task[None]] = set()
 
@@ -111,6 +115,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], S
     @property
     def question_log(self) -> QuestionLog:
         return _ready(self.bot_data.question_log, "the question log")
+
+    @property
+    def poller(self) -> FeedPoller:
+        return _ready(self.bot_data.poller, "the feed poller")
 
     @property
     def user_state(self) -> dict[Any, Any]:

@@ -93,14 +93,20 @@ async def start_bot(
 ) -> AsyncIterator[BotUnderTest]:
     """Start the bot against ``server``; stop it (and close its resources) on exit.
 
-    With a ``clock``, digests are driven by the test (``tick``); the periodic tick runs
-    only once, at start, as after a restart.
+    With a ``clock``, digests and feeds are driven by the test (``tick``, feed polls); the
+    digest tick runs only once, at start, as after a restart.
     """
     local = settings.model_copy(update={"telegram_api_base_url": server.base_url})
     if clock is None:
         app = build_application(local, token=TEST_TOKEN)
     else:
-        app = build_application(local, token=TEST_TOKEN, clock=clock, tick_seconds=24 * 3600)
+        app = build_application(
+            local,
+            token=TEST_TOKEN,
+            clock=clock,
+            tick_seconds=24 * 3600,
+            feed_tick_seconds=24 * 3600,
+        )
     async with running(app, poll_timeout=1):
         yield BotUnderTest(server, app, local)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from harness import (
 )
 
 from bot.app import refresh_knowledge
+from bot.cli import main
 from bot.knowledge.store import load_knowledge
 from bot.localapi import LocalBotApiServer, RecordedMessage
 
@@ -100,9 +102,6 @@ async def test_send_reaches_every_active_subscriber_exactly_once_and_joins_the_k
     for chat_id in subscribers:
         (message,) = broadcasts_to(bot, chat_id)
         assert "Harbour workers win a pay rise" in message.text
-    assert load_knowledge(bot.settings.knowledge_file)[-1].title == (
-        "Harbour workers win a pay rise"
-    )
     (answer,) = await bot.say("harbor pay")
     assert "Harbour workers win a pay rise" in answer.text
 
@@ -281,3 +280,79 @@ async def test_broadcast_progress_shows_from_the_first_send_with_the_sending_rat
     span = deliveries[-1] - deliveries[0]
     assert abs(seconds - span) < 0.3, (seconds, span)
     assert abs(rate - 29 / span) < 3, (rate, 29 / span)
+
+
+HAND_ADDED = """- id: 2021-06-12-hand-added-ferry-strike
+  title: Ferry crews strike over rosters
+  date: 2021-06-12
+  summary: Ferry crews walked out over new rosters.
+"""
+
+
+async def test_a_broadcast_right_after_a_hand_edit_leaves_the_operators_file_as_written(
+    bot: BotUnderTest,
+) -> None:
+    """The operator adds an item; an admin presses Send before the bot reloaded the file."""
+    await add_subscribers(bot, [2001])
+    path = bot.settings.knowledge_file
+    path.chmod(0o644)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(HAND_ADDED)
+    edited = path.read_bytes()
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    await final_report(bot)
+    assert path.read_bytes() == edited
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".")) == []
+    await refresh_knowledge(services(bot), bot.app.bot)
+    (ferry,) = await bot.say("ferry crews strike")
+    assert "Ferry crews strike over rosters" in ferry.text
+    (harbour,) = await bot.say("harbor pay")
+    assert "Harbour workers win a pay rise" in harbour.text
+
+
+async def test_a_rejected_edit_is_not_destroyed_by_the_next_broadcast(bot: BotUnderTest) -> None:
+    """Seven new items, one with a bad date: the edit is refused, and stays on disk."""
+    await add_subscribers(bot, [2001])
+    bot.server.add_private_chat(ADMIN)
+    path = bot.settings.knowledge_file
+    text = path.read_text(encoding="utf-8")
+    for n in range(7):
+        date = "2021-13-40" if n == 3 else "2021-06-12"
+        text += (
+            f"- id: 2021-06-12-hand-{n}\n  title: Hand item {n}\n  date: {date}\n"
+            f"  summary: Added by hand.\n"
+        )
+    path.write_text(text, encoding="utf-8")
+    outcome = await refresh_knowledge(services(bot), bot.app.bot)
+    assert outcome.problems
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    await final_report(bot)
+    assert path.read_text(encoding="utf-8") == text
+    (answer,) = await bot.say("harbor pay")
+    assert "Harbour workers win a pay rise" in answer.text
+
+
+async def test_a_broadcast_item_survives_a_restart_and_is_in_the_export(
+    telegram: LocalBotApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path)
+    async with start_bot(telegram, settings) as first:
+        await add_subscribers(first, [2001])
+        item = await preview(first)
+        await first.press(item, "Send", user=ADMIN)
+        await final_report(first)
+    async with start_bot(telegram, settings) as second:
+        (answer,) = await second.say("harbor pay")
+        assert "Harbour workers win a pay rise" in answer.text
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("KNOWLEDGE_FILE", str(settings.knowledge_file))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "export.yaml"
+    assert await asyncio.to_thread(main, ["export", "-o", str(out)]) == 0
+    exported = load_knowledge(out)
+    assert len(exported) == 21
+    assert exported[-1].title == "Harbour workers win a pay rise"
+    assert len(load_knowledge(settings.knowledge_file)) == 20

@@ -170,3 +170,29 @@ async def test_twenty_kills_at_random_points_of_a_digest_run_and_a_broadcast_los
         c: (digests[c], news[c]) for c in DIGEST_SUBSCRIBERS if (digests[c], news[c]) != (1, 1)
     }
     assert problems == {}, f"seed {seed}: {problems}\n{process.logs()[-3000:]}"
+
+
+async def test_a_broadcast_stopped_with_sigterm_while_sends_are_slow_sends_nothing_twice(
+    bot_process: BotProcess,
+) -> None:
+    """SIGTERM while Telegram answers slowly: the courier stops, and records what is in
+    flight, before python-telegram-bot closes its HTTP client; the restart sends the rest."""
+    server = bot_process.server
+    await bot_process.start()
+    server.user_sends(ADMIN, ONE_MESSAGE)
+    messages = await server.wait_for_messages(ADMIN, 2, timeout=30)
+    send = next(d for label, d in messages[1].buttons if label == "Send")
+    assert send is not None
+    server.user_presses(ADMIN, messages[1].message_id, send)
+    await wait_for(lambda: sum(delivered(server).values()) >= 40, 60, "40 deliveries")
+    server.inject("sendMessage", Fault.slow(2.0), times=100_000)
+    await asyncio.sleep(0.3)
+    assert bot_process.process is not None
+    await bot_process.stop()
+    assert bot_process.process.returncode is not None
+    server.clear_faults()
+    await bot_process.start()
+    await wait_for(lambda: all(n >= 1 for n in delivered(server).values()), 90, "every subscriber")
+    await asyncio.sleep(1.0)
+    counts = delivered(server)
+    assert [c for c, n in counts.items() if n != 1] == [], bot_process.logs()

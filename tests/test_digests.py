@@ -6,13 +6,24 @@ with the clock in the test's hands.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness import ALICE, BOB, BotUnderTest, FakeClock, make_settings, services, start_bot, tick
+from harness import (
+    ADMIN,
+    ALICE,
+    BOB,
+    BotUnderTest,
+    FakeClock,
+    make_settings,
+    services,
+    start_bot,
+    tick,
+)
 
 from bot.app import refresh_knowledge
 from bot.config import Settings
@@ -359,3 +370,134 @@ async def test_digest_and_latest_list_the_news_in_one_order(news_bot: BotUnderTe
     assert len(titles(digest.text)) == 5
     assert titles(digest.text) == titles(latest.text)
     assert titles(answer.text) == titles(latest.text)[: len(titles(answer.text))]
+
+
+async def test_a_half_written_knowledge_file_is_held_back_and_brings_no_false_alerts(
+    news_bot: BotUnderTest,
+) -> None:
+    """A non-atomic copy cut the file after 5 of its 20 items; later the whole file is back.
+
+    The cut file is held back and the admins are told; the items that were there all along
+    alert no follower when they "come back"."""
+    news_bot.server.add_private_chat(ADMIN)
+    await news_bot.say("/follow child labour")
+    path = news_bot.settings.knowledge_file
+    whole = path.read_text(encoding="utf-8")
+    cut = whole.index("- id:", whole.index("- id:") + 1)
+    for _ in range(4):
+        cut = whole.index("- id:", cut + 1)
+    path.write_text(whole[:cut], encoding="utf-8")
+    outcome = await refresh_knowledge(services(news_bot), news_bot.app.bot)
+    assert outcome.held_back and not outcome.changed
+    (notice,) = await news_bot.server.wait_for_messages(ADMIN, 1)
+    assert "drop 15 of the 20 items" in notice.text
+    newsroom = services(news_bot).newsroom
+    assert newsroom is not None and len(newsroom.items) == 20
+    path.write_text(whole, encoding="utf-8")
+    await refresh_knowledge(services(news_bot), news_bot.app.bot)
+    await asyncio.sleep(0.5)
+    assert [m.text for m in news_bot.server.messages(ALICE) if "New on" in m.text] == []
+
+
+async def test_an_item_taken_out_of_the_file_and_put_back_is_not_new_again(
+    news_bot: BotUnderTest,
+) -> None:
+    await news_bot.say("/follow child labour")
+    path = news_bot.settings.knowledge_file
+    items = load_knowledge(path)
+    write_knowledge(path, items[1:])  # the child labour item, taken out by mistake
+    await refresh_knowledge(services(news_bot))
+    write_knowledge(path, items)
+    await refresh_knowledge(services(news_bot))
+    await asyncio.sleep(0.5)
+    assert [m.text for m in news_bot.server.messages(ALICE) if "New on" in m.text] == []
+
+
+HARBOUR = news("harbour-pay", "Harbour workers win a pay rise")
+
+
+async def broadcast(bot: BotUnderTest, item: NewsItem) -> None:
+    svc = services(bot)
+    assert svc.broadcaster is not None and svc.courier is not None
+    bot.server.add_private_chat(ADMIN)
+    sent = await svc.broadcaster.send(item, ADMIN)
+    await svc.courier.deliver_all()
+    await svc.broadcaster.progress(sent.id)  # the admin's progress closes it when done
+
+
+async def test_a_broadcast_item_does_not_come_again_in_the_next_digest(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    await news_bot.say("/subscribe 08:00 UTC")
+    clock.set(dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    assert len(digests(news_bot.server, ALICE)) == 1
+    clock.set(dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    await broadcast(news_bot, HARBOUR)
+    assert sum("Harbour workers" in m.text for m in news_bot.server.messages(ALICE)) == 1
+    clock.set(dt.datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    await tick(news_bot)
+    assert all("Harbour workers" not in text for text in digests(news_bot.server, ALICE))
+
+
+async def test_a_broadcast_alerts_followers_who_are_not_in_its_audience_once(
+    news_bot: BotUnderTest,
+) -> None:
+    """Alice subscribes and follows "harbour"; Bob only follows it. Each gets one message."""
+    await news_bot.say("/subscribe 08:00 UTC")
+    await news_bot.say("/follow harbour workers")
+    await news_bot.say("/follow harbour workers", user=BOB)
+    before_alice = len(news_bot.server.messages(ALICE))
+    before_bob = len(news_bot.server.messages(BOB))
+    await broadcast(news_bot, HARBOUR)
+    await asyncio.sleep(0.3)
+    alice = news_bot.server.messages(ALICE)[before_alice:]
+    bob = news_bot.server.messages(BOB)[before_bob:]
+    assert [m.text.split("\n")[0] for m in alice] == ["📰 News"]
+    assert len(bob) == 1 and bob[0].text.startswith("🔔 New on “harbour workers”")
+
+
+async def test_sent_messages_and_old_questions_are_pruned_but_an_unfinished_broadcast_is_kept(
+    news_bot: BotUnderTest, clock: FakeClock
+) -> None:
+    """RETENTION_DAYS (30): what was settled a month ago goes; a broadcast still going stays."""
+    from bot.app import prune
+    from bot.storage import NewOutboxMessage
+
+    svc = services(news_bot)
+    storage = svc.storage
+    assert storage is not None and svc.question_log is not None
+    await news_bot.say("/subscribe 08:00 UTC")
+    await news_bot.say("bitcoin price")
+    await asyncio.sleep(0.2)  # the question is logged just after the reply
+    await svc.question_log.flush()
+    await broadcast(news_bot, HARBOUR)  # finished
+    going = await storage.broadcasts.create("2021-06-20-still-going", ADMIN, 2)
+    later = clock() + dt.timedelta(days=365)
+    await storage.outbox.enqueue_many(
+        [
+            NewOutboxMessage(
+                kind="broadcast",
+                dedupe_key=f"going:{n}",
+                chat_id=ALICE,
+                text="x",
+                broadcast_id=going.id,
+                not_before=later if n else None,
+            )
+            for n in range(2)
+        ]
+    )
+    assert svc.courier is not None
+    await svc.courier.deliver_all()
+    before = await storage.outbox.counts_by_status()
+    clock.advance(days=31)
+    await news_bot.say("bitcoin price", user=BOB)
+    await asyncio.sleep(0.2)  # the question is logged just after the reply
+    await svc.question_log.flush()
+    await prune(svc)
+    after = await storage.outbox.counts_by_status()
+    assert (await storage.outbox.counts_by_status(going.id))["pending"] == 1
+    assert (await storage.outbox.counts_by_status(going.id))["sent"] == 1
+    assert after["sent"] == 1 and before["sent"] > 1
+    unanswered = await storage.questions.unanswered_since(START, 10)
+    assert [(q.text, q.count) for q in unanswered] == [("bitcoin price", 1)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from bot.knowledge.store import (
     validate_document,
     write_knowledge,
 )
+from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seeds" / "000_abfd6a6517a21409.txt"
@@ -178,25 +181,96 @@ async def test_a_valid_edit_on_disk_is_taken_and_new_items_are_named(tmp_path: P
     assert newsroom.retriever.search("harbor workers").hits[0].item.id == "2021-06-12-new-one"
 
 
-async def test_publishing_a_duplicate_id_leaves_the_file_untouched(tmp_path: Path) -> None:
+async def test_publishing_a_duplicate_id_is_refused_and_stores_nothing(
+    tmp_path: Path, storage: Storage
+) -> None:
     path = tmp_path / "k.yaml"
     write_knowledge(path, [item()])
     before = path.read_bytes()
-    newsroom = Newsroom.open(path)
-    with pytest.raises(KnowledgeError, match="duplicate id"):
+    newsroom = Newsroom.open(path, storage.published)
+    with pytest.raises(KnowledgeError, match="another item already has this id"):
         await newsroom.publish(item(title="Same id again"))
     assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == [path.name]
+    assert await storage.published.since(0) == []
 
 
-async def test_a_published_item_is_on_disk_and_searchable_at_once(tmp_path: Path) -> None:
+async def test_an_item_published_by_one_process_is_searchable_in_another_and_after_restart(
+    tmp_path: Path, storage: Storage
+) -> None:
     path = tmp_path / "k.yaml"
     write_knowledge(path, [item()])
-    newsroom = Newsroom.open(path)
+    before = path.read_bytes()
+    publisher = Newsroom.open(path, storage.published)
+    other = Newsroom.open(path, storage.published)
     fresh = item("2021-06-13-seafarers-wages", title="Seafarers wages rise", summary="Ships.")
-    await newsroom.publish(fresh)
-    assert load_knowledge(path)[-1] == fresh
-    assert newsroom.retriever.search("seafarers wages").hits[0].item == fresh
+    assert await publisher.publish(fresh)
+    assert not await publisher.publish(fresh)  # a retry is harmless
+    assert publisher.retriever.search("seafarers wages").hits[0].item == fresh
+    assert path.read_bytes() == before  # the operator's file is read-only to the bot
+
+    assert await other.pick_up_published() == (fresh,)
+    assert other.retriever.search("seafarers wages").hits[0].item == fresh
+    assert await other.pick_up_published() == ()
+
+    restarted = Newsroom.open(path, storage.published)
+    await restarted.pick_up_published()
+    assert [i.id for i in restarted.items] == [item().id, fresh.id]
+
+
+async def test_on_an_id_clash_the_operators_file_wins(tmp_path: Path, storage: Storage) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, [item()])
+    newsroom = Newsroom.open(path, storage.published)
+    published = item("2021-06-13-seafarers-wages", title="Seafarers wages rise")
+    await newsroom.publish(published)
+    by_hand = published.model_copy(update={"title": "Seafarers wages rise, corrected"})
+    write_knowledge(path, [item(), by_hand])
+    os.utime(path, ns=(1, 1))  # a different mtime even on a coarse clock
+    await newsroom.reload_if_changed()
+    assert newsroom.get(published.id) == by_hand
+    assert [i.id for i in newsroom.items] == [item().id, published.id]
+
+
+async def test_export_writes_the_file_merged_with_the_published_items(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, [item()])
+    storage = await Storage.open(database_url)
+    try:
+        fresh = item("2021-06-13-seafarers-wages", title="Seafarers wages rise")
+        await Newsroom.open(path, storage.published).publish(fresh)
+    finally:
+        await storage.close()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("KNOWLEDGE_FILE", str(path))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "merged.yaml"
+    assert await asyncio.to_thread(main, ["export", "-o", str(out)]) == 0
+    assert load_knowledge(out) == [item(), fresh]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_a_rewritten_knowledge_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, [item()])
+    path.chmod(0o640)
+    write_knowledge(path, [item(), item("2021-06-11-other")])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_newsbot_import_writes_a_file_others_can_read(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(RSS, encoding="utf-8")
+    out = tmp_path / "k.yaml"
+    assert main(["import", str(feed), "-o", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~_umask() != 0o600
 
 
 def test_a_huge_knowledge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
@@ -423,3 +497,44 @@ def test_the_fast_reader_reads_what_pyyaml_reads(text: str) -> None:
 def test_the_fast_reader_refuses_what_pyyaml_refuses() -> None:
     with pytest.raises(yaml.YAMLError):
         load_plain("? [a]\n: 1\n")
+
+
+def test_a_feed_entry_without_a_date_is_refused_naming_the_entry() -> None:
+    feed = RSS.replace("<pubDate>Thu, 10 Jun 2021 08:00:00 +0200</pubDate>", "")
+    with pytest.raises(
+        ImportFormatError, match=r"entry 2 \('Ferry timetable changes'\) has no date"
+    ):
+        import_text(feed, "feed.xml")
+
+
+def _items(count: int) -> list[NewsItem]:
+    return [
+        item(f"2021-06-{10 + n % 18:02d}-item-{n}", title=f"Harbour news number {n}")
+        for n in range(count)
+    ]
+
+
+async def test_a_knowledge_file_still_being_written_is_read_once_it_stops_changing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "k.yaml"
+    write_knowledge(path, _items(4))
+    newsroom = Newsroom.open(path)
+    newsroom.settle_seconds = 0.3
+    text = dump_knowledge(_items(20))
+    cut = text.index("- id: 2021-06-15-item-5")  # a write cut at an item boundary
+
+    async def slow_writer() -> None:
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text[:cut])
+            handle.flush()
+            await asyncio.sleep(0.1)
+            handle.write(text[cut:])
+
+    writer = asyncio.create_task(slow_writer())
+    await asyncio.sleep(0.02)
+    outcome = await newsroom.reload_if_changed()
+    await writer
+    assert not outcome.changed and len(newsroom.items) == 4
+    outcome = await newsroom.reload_if_changed()
+    assert outcome.changed and len(newsroom.items) == 20

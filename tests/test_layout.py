@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"knowledge"},
     {"messages"},
     {"delivery"},
-    {"questions", "digests"},
+    {"questions", "digests", "feeds"},
     {"context", "handlers"},
     {"app", "logs", "runner", "console", "cli", "__main__", "migrations"},
 ]

@@ -3,7 +3,8 @@
 The order of the steps makes a kill at any point recoverable:
 
 1. the broadcast record is created (status ``sending``);
-2. the item is appended to the knowledge file (atomically) and becomes searchable;
+2. the item is published (``Newsroom.publish``: a row in the database, never a write to
+   the operator's knowledge file) and becomes searchable;
 3. one outbox row per (item, chat) is queued in one transaction, dedupe key
    ``broadcast:<item>:<chat>``, and the courier delivers them.
 
@@ -18,12 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.errors import plain_reason
+from bot.errors import KnowledgeError, plain_reason
 from bot.knowledge.models import NewsItem, date_problem, slugify
 from bot.knowledge.newsroom import Newsroom
 from bot.messages.render import escape, render_item
@@ -32,6 +33,8 @@ from bot.storage import Broadcast, NewOutboxMessage, Storage
 logger = logging.getLogger(__name__)
 
 FIELDS = ("title", "date", "summary", "url")
+# Queues keyword alerts for new items, leaving out the chats given (the broadcast's audience).
+Announce = Callable[[Sequence[NewsItem], frozenset[int]], Awaitable[None]]
 ONE_MESSAGE_FORMAT = "/broadcast Title | YYYY-MM-DD or today | Summary | https://link (optional)"
 
 
@@ -131,10 +134,12 @@ class Progress:
     blocked: int
     cancelled: int
     left: int
+    # ``elapsed``: seconds from the first message sent to the last (or to now, while sending);
+    # the time spent publishing and queueing before it is not the sending's.
     elapsed: float
     reasons: dict[str, int]
-    """``elapsed``: seconds from the first message sent to the last (or to now, while sending);
-    the time spent publishing and queueing before it is not the sending's."""
+    unreachable_since: dt.datetime | None = None
+    maybe_twice: int = 0
 
     @property
     def done(self) -> bool:
@@ -178,6 +183,13 @@ def progress_text(progress: Progress) -> str:
     else:
         pace = "sending…" if progress.sent == 0 and not progress.done else "rate -"
     lines = [head, counts, pace]
+    if progress.unreachable_since is not None and not progress.done:
+        since = progress.unreachable_since.astimezone(dt.UTC).strftime("%H:%M")
+        lines.append(f"⚠️ Telegram unreachable since {since} UTC, retrying")
+    if progress.maybe_twice:
+        lines.append(
+            f"{progress.maybe_twice} may have arrived twice (Telegram did not answer in time)"
+        )
     if progress.done:
         state = "cancelled" if b.status == "cancelled" else "finished"
         lines.insert(0, f"✅ Broadcast {state}.")
@@ -198,21 +210,39 @@ class Broadcaster:
         newsroom: Callable[[], Newsroom],
         clock: Callable[[], dt.datetime],
         wake_courier: Callable[[], None],
+        unreachable_since: Callable[[], dt.datetime | None] = lambda: None,
+        announce: Announce | None = None,
     ) -> None:
         self.storage = storage
         self.newsroom = newsroom
         self.clock = clock
         self.wake_courier = wake_courier
+        self.unreachable_since = unreachable_since
+        self.announce = announce
 
     async def send(self, item: NewsItem, admin_id: int) -> Broadcast:
-        """Publish ``item`` and queue it for every active subscriber."""
+        """Publish ``item`` and queue it for every active subscriber.
+
+        Raises ``KnowledgeError`` (and sends nothing) if another item already has its id.
+        """
         audience = await self.storage.audience.active_subscriber_ids()
         broadcast = await self.storage.broadcasts.create(item.id, admin_id, len(audience))
         newsroom = self.newsroom()
-        await newsroom.publish(item)
+        try:
+            await newsroom.publish(item)
+        except KnowledgeError:
+            # Another process published an item with this id since the preview.
+            await self.storage.broadcasts.finish(broadcast.id, self.clock(), "cancelled")
+            raise
         await self.storage.known_items.record_many([item.id], self.clock())
         await self._queue(broadcast, item, audience)
+        await self._announce(item, audience)
         return broadcast
+
+    async def _announce(self, item: NewsItem, audience: Sequence[int]) -> None:
+        """Followers outside the audience hear of the item as an alert (idempotent)."""
+        if self.announce is not None:
+            await self.announce([item], frozenset(audience))
 
     async def _queue(self, broadcast: Broadcast, item: NewsItem, audience: Sequence[int]) -> None:
         text = broadcast_text(item)
@@ -224,6 +254,7 @@ class Broadcaster:
                 text=text,
                 parse_mode="HTML",
                 broadcast_id=broadcast.id,
+                item_id=item.id,
             )
             for chat_id in audience
         ]
@@ -243,7 +274,9 @@ class Broadcaster:
             counts = await self.storage.outbox.counts_by_status(broadcast.id)
             if sum(counts.values()) == 0:
                 audience = await self.storage.audience.active_subscriber_ids()
-                await self._queue(broadcast, item, audience[: broadcast.total or None])
+                audience = audience[: broadcast.total or None]
+                await self._queue(broadcast, item, audience)
+                await self._announce(item, audience)
             resumed.append(broadcast)
         return resumed
 
@@ -279,4 +312,6 @@ class Broadcaster:
             left=left,
             elapsed=elapsed,
             reasons=reasons,
+            unreachable_since=self.unreachable_since(),
+            maybe_twice=await self.storage.outbox.maybe_twice(broadcast_id),
         )

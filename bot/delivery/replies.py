@@ -18,7 +18,7 @@ from telegram import (
     Message,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
 from bot.messages.reply import Button, Reply
 
@@ -49,8 +49,11 @@ def is_transient(exc: Exception) -> bool:
     """A failure worth another try: the network, a 5xx, an unreadable answer.
 
     ``BadRequest`` is a ``NetworkError`` in python-telegram-bot, but retrying it is futile.
+    ``TimedOut`` is one too, but it is not a failure: the request went out and the answer
+    did not come within the (long) read timeout, so the message may have arrived; sending
+    it again could show the user the same answer twice.
     """
-    if isinstance(exc, BadRequest):
+    if isinstance(exc, BadRequest | TimedOut):
         return False
     if isinstance(exc, NetworkError):
         return True

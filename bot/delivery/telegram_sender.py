@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.delivery.courier import (
@@ -16,7 +16,7 @@ from bot.delivery.courier import (
     RetryLater,
     SendOutcome,
     Undeliverable,
-    backoff,
+    Unknown,
 )
 from bot.delivery.replies import NO_PREVIEW, plain_text
 
@@ -75,8 +75,13 @@ class TelegramSender:
                 return Blocked(exc.message)
             return Undeliverable(exc.message)
         except TimedOut:
-            # Telegram may or may not have taken it; retrying favours no loss over no repeat.
-            return RetryLater(backoff(1), "timed out")
+            # Our read timeout (SEND_READ_TIMEOUT, past Telegram's slow answers) ran out
+            # with the request sent: Telegram may have taken the message. Not a failure.
+            return Unknown("timed out waiting for Telegram's answer")
         except NetworkError as exc:
-            return RetryLater(backoff(1), f"network error: {exc.message}")
+            # Connection refused or reset, 5xx: the Bot API itself is unreachable.
+            return RetryLater(None, f"network error: {exc.message}", unreachable=True)
+        except TelegramError as exc:
+            # An answer we cannot read (a truncated body): it may have been a success.
+            return Unknown(f"unreadable answer: {exc.message}")
         return Delivered(message.message_id)

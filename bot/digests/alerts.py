@@ -8,7 +8,7 @@ Each distinct phrase is scored once per new item, however many chats follow it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bot.knowledge.models import NewsItem
 from bot.messages.render import escape, render_item
@@ -24,9 +24,18 @@ def alert_text(item: NewsItem, phrase: str) -> str:
 
 
 async def queue_alerts(
-    storage: Storage, retriever: Retriever[NewsItem], new_items: Sequence[NewsItem]
+    storage: Storage,
+    retriever: Retriever[NewsItem],
+    new_items: Sequence[NewsItem],
+    *,
+    exclude: Collection[int] = (),
 ) -> int:
-    """Queue an alert per (chat, new item) whose followed phrase matches; returns how many."""
+    """Queue an alert per (chat, new item) whose followed phrase matches; returns how many.
+
+    However the item arrived (an edit of the file, a broadcast, another process). Chats in
+    ``exclude`` (a broadcast's audience, who get the item as the broadcast) are left out,
+    so a follower gets one message about it, not two.
+    """
     if not new_items:
         return 0
     follows = await storage.follows.all_follows(active_only=True)
@@ -41,7 +50,7 @@ async def queue_alerts(
             if not retriever.matches(phrase, item.id):
                 continue
             for chat_id in chat_ids:
-                if chat_id in alerted:
+                if chat_id in alerted or chat_id in exclude:
                     continue  # one alert per item and chat, whatever number of phrases match
                 alerted.add(chat_id)
                 rows.append(
@@ -51,6 +60,7 @@ async def queue_alerts(
                         chat_id=chat_id,
                         text=alert_text(item, phrase),
                         parse_mode="HTML",
+                        item_id=item.id,
                     )
                 )
     queued = await storage.outbox.enqueue_many(rows)

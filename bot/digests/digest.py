@@ -29,6 +29,8 @@ class DigestRequest:
     timezone: str
     last_digest_at: dt.datetime | None
     send_empty: bool
+    # Items the subscriber already got as a broadcast or an alert: not again in the digest.
+    received: frozenset[str] = frozenset()
 
 
 def new_items(
@@ -63,6 +65,7 @@ def build_digest(
     local_day = now.astimezone(ZoneInfo(request.timezone)).date()
     day = f"{local_day.day} {local_day:%B %Y}"
     fresh = new_items(items, first_seen, request.last_digest_at, now)
+    fresh = [item for item in fresh if item.id not in request.received]
     if request.last_digest_at is None:
         fresh = fresh[:FIRST_DIGEST_ITEMS]
         header = f"<b>Your news digest, {day}</b>\nTo start with, the latest news:"

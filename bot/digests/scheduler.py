@@ -30,15 +30,23 @@ from bot.storage import DigestClaim, NewOutboxMessage, Storage, Subscription
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 20.0
+# A daily digest is never further away than a day, plus an hour for a DST change.
+DIGEST_HORIZON = dt.timedelta(hours=25)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def digest_request(subscription: Subscription, *, send_empty: bool | None = None) -> DigestRequest:
+def digest_request(
+    subscription: Subscription,
+    *,
+    send_empty: bool | None = None,
+    received: frozenset[str] = frozenset(),
+) -> DigestRequest:
     """What the pure digest builder needs to know of a subscription."""
     return DigestRequest(
         timezone=subscription.timezone,
         last_digest_at=subscription.last_digest_at,
         send_empty=subscription.send_empty if send_empty is None else send_empty,
+        received=received,
     )
 
 
@@ -74,9 +82,14 @@ def digest_messages(
     items: Sequence[NewsItem],
     first_seen: dict[str, dt.datetime],
     now: dt.datetime,
+    received: frozenset[str] = frozenset(),
 ) -> list[NewOutboxMessage]:
-    """The outbox rows of one subscriber's digest due now (none if nothing to send)."""
-    texts = build_digest(digest_request(subscription), items, first_seen, now)
+    """The outbox rows of one subscriber's digest due now (none if nothing to send).
+
+    ``received``: items the subscriber got as a broadcast or alert, left out.
+    """
+    request = digest_request(subscription, received=received)
+    texts = build_digest(request, items, first_seen, now)
     key = f"digest:{subscription.chat_id}:{subscription.next_digest_at.isoformat()}"
     return [
         NewOutboxMessage(
@@ -120,7 +133,14 @@ class DigestScheduler:
             if first_seen is None:  # only when someone is due: most ticks find no one
                 first_seen = await self._first_seen()
             items = digest_candidates(self.items(), first_seen, due, now)
-            rows = [row for sub in due for row in digest_messages(sub, items, first_seen, now)]
+            received = await self.storage.outbox.items_received([sub.chat_id for sub in due])
+            rows = [
+                row
+                for sub in due
+                for row in digest_messages(
+                    sub, items, first_seen, now, frozenset(received.get(sub.chat_id, ()))
+                )
+            ]
             await self.storage.outbox.enqueue_many(rows)
             claims = [
                 DigestClaim(
@@ -137,9 +157,40 @@ class DigestScheduler:
             logger.info("queued the digests of %d subscriber(s)", served)
         return served
 
+    async def repair_clock_jump(self) -> int:
+        """At start: nothing scheduled further ahead than a day survives a clock that ran fast.
+
+        A ``next_digest_at`` more than a day (and a DST hour) ahead becomes the next local
+        digest time from now; a last digest, an item's first sighting and a broadcast's
+        start stamped in the future are brought back to now. Returns how many subscriptions
+        were rescheduled.
+        """
+        now = self.clock()
+        moved = await self.storage.subscriptions.pull_back_future(
+            now,
+            DIGEST_HORIZON,
+            lambda sub: next_due(sub.digest_time, sub.timezone, now),
+        )
+        items = await self.storage.known_items.pull_back_future(now)
+        broadcasts = await self.storage.broadcasts.pull_back_future(now)
+        if moved or items or broadcasts:
+            logger.warning(
+                "the clock was ahead before this start: rescheduled %d digest(s), "
+                "%d item(s) and %d broadcast(s) stamped in the future",
+                moved,
+                items,
+                broadcasts,
+            )
+        return moved
+
     async def digest_now(self, subscription: Subscription) -> list[str]:
         """An on-demand digest (/digest): everything new since the last one, not recorded."""
-        request = digest_request(subscription, send_empty=True)
+        received = await self.storage.outbox.items_received([subscription.chat_id])
+        request = digest_request(
+            subscription,
+            send_empty=True,
+            received=frozenset(received.get(subscription.chat_id, ())),
+        )
         return build_digest(request, self.items(), await self._first_seen(), self.clock())
 
     async def _first_seen(self) -> dict[str, dt.datetime]:

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import admin, common, questions, subscriptions
+from bot.handlers import admin, common, feeds, questions, subscriptions
 
 WHY_NOTHING = re.compile(
     r"^\W*(?:why\b.*\b(?:nothing|digest|no\s+(?:news|messages?))"
@@ -54,6 +54,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # The admin conversation first: while an admin is in it, their text is its answer.
     for handler in admin.handlers():
         app.add_handler(handler)
+    app.add_handler(CommandHandler("feeds", feeds.feeds))
     app.add_handler(CommandHandler("start", common.start))
     app.add_handler(CommandHandler("help", common.help_command))
     app.add_handler(CommandHandler("latest", questions.latest))
@@ -70,6 +71,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(ChatMemberHandler(subscriptions.chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     # Buttons: settings buttons by their prefix, then the answers' buttons.
     app.add_handler(CallbackQueryHandler(subscriptions.settings_button, pattern=r"^s:"))
+    app.add_handler(CallbackQueryHandler(feeds.feeds_button, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(questions.button))
     # "Why did I get nothing?" is about the digest, not a question about the news.
     app.add_handler(

@@ -7,6 +7,7 @@ included: a forged or replayed callback from anyone else confirms nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -15,7 +16,7 @@ from typing import Any
 
 from telegram import Bot, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -40,6 +41,7 @@ from bot.delivery.broadcast import (
     progress_text,
 )
 from bot.delivery.replies import keyboard, send_reply
+from bot.errors import KnowledgeError
 from bot.knowledge.models import NewsItem
 from bot.messages import callbacks
 from bot.messages.render import escape
@@ -277,7 +279,19 @@ async def preview_button(update: Update, context: BotContext) -> None:
         shown = await query.message.reply_html(f"Broadcasting {escape(item.id)}: sending…")
     except TelegramError as exc:  # only the display failed: the broadcast goes on
         logger.warning("broadcast progress message not sent: %s", exc)
-    broadcast = await context.broadcaster.send(item, user_id)
+    try:
+        broadcast = await context.broadcaster.send(item, user_id)
+    except KnowledgeError:
+        refusal = (
+            "Another item with this id was published a moment ago. Nothing was sent; "
+            "send /broadcast again."
+        )
+        if shown is not None:
+            with contextlib.suppress(TelegramError):
+                await shown.edit_text(refusal)
+                return
+        await query.message.reply_text(refusal)
+        return
     logger.info("broadcast %d of %s started by admin %s", broadcast.id, item.id, user_id)
     watch(context.bot, context.bot_data, query.message.chat_id, broadcast.id, shown)
 
@@ -317,16 +331,21 @@ async def _watch(
                 return
             text = progress_text(progress)
             current = None if progress.done else markup
-            if message is None:
-                message = await bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=current
-                )
-            elif text != last_text:
-                try:
+            try:
+                if message is None:
+                    message = await bot.send_message(
+                        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=current
+                    )
+                elif text != last_text:
                     await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=current)
-                except BadRequest as exc:
-                    if "not modified" not in exc.message.lower():
-                        raise
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+            except NetworkError as exc:
+                # Telegram is away: the next round shows the progress again.
+                logger.warning("progress of broadcast %d not shown: %s", broadcast_id, exc)
+                await asyncio.sleep(PROGRESS_SECONDS)
+                continue
             last_text = text
             if progress.done:
                 return

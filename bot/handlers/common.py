@@ -8,6 +8,7 @@ import logging
 from telegram import Update
 
 from bot.context import BotContext
+from bot.storage import StorageError, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,15 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log the failure with its update first, then tell the user, without the traceback."""
-    logger.error("error while handling update %r", update, exc_info=context.error)
+    error = context.error
+    if isinstance(error, StorageUnavailable):
+        # The storage layer logged the cause once, as an error; not again per update.
+        logger.warning("could not handle update %r: %s", update, error)
+    else:
+        logger.error("error while handling update %r", update, exc_info=error)
+    text = error.user_message if isinstance(error, StorageError) else ERROR_TEXT
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
+            await context.bot.send_message(update.effective_chat.id, text)
         except Exception:  # the chat may be unreachable too; the failure is already logged
             logger.warning("could not tell chat %s about the error", update.effective_chat.id)

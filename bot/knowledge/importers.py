@@ -156,7 +156,7 @@ _BLOCK_TAG = re.compile(
 )
 
 
-def _plain(markup: str) -> str:
+def plain_text(markup: str) -> str:
     """Feed summaries are HTML: the text a reader sees, on one line.
 
     Block tags (``<p>``, ``<br>``) separate words; inline ones (``<b>``, ``<a>``) do not, so
@@ -175,7 +175,7 @@ def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
     items: list[NewsItem] = []
     problems: list[str] = []
     for number, entry in enumerate(feed.entries, start=1):
-        title = _plain(entry.get("title", ""))
+        title = plain_text(entry.get("title", ""))
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         where = f"entry {number} ({title[:40]!r})" if title else f"entry {number}"
         if not title:
@@ -188,7 +188,7 @@ def parse_feed(text: str, source: str = "<feed>") -> list[NewsItem]:
         problem = date_problem(date)
         if problem is not None:
             raise ImportFormatError(source, 0, f"{where}: date: {problem}")
-        summary = _plain(entry.get("summary", "")) or title
+        summary = plain_text(entry.get("summary", "")) or title
         link = entry.get("link") or None
         url = link if link and re.match(r"^https?://\S+$", link) else None
         items.append(

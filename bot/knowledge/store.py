@@ -1,15 +1,18 @@
 """Read, validate and write knowledge files.
 
 Validation collects every problem with its file, item (id or position) and
-field, so a person fixes a file in one pass. Writes are atomic: a temporary
-file in the same folder, fsync, then ``os.replace``, so a crash never leaves a
-half-written knowledge file.
+field, so a person fixes a file in one pass. Writes (``newsbot import``,
+``newsbot export``; the bot itself never writes the operator's file) are atomic: a
+temporary file in the same folder, fsync, then ``os.replace``, so a crash never
+leaves a half-written knowledge file. A file keeps its mode; a new one gets the
+mode any new file gets (0666 less the umask), not ``mkstemp``'s private 0600.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -147,13 +150,27 @@ def dump_knowledge(items: Sequence[NewsItem]) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _mode_for(target: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_knowledge(path: str | os.PathLike[str], items: Sequence[NewsItem]) -> None:
-    """Write atomically: never leaves a half-written file, even if killed mid-write."""
+    """Write atomically: never leaves a half-written file, even if killed mid-write.
+
+    An existing file keeps its mode; a new one gets 0666 less the umask.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = dump_knowledge(items)
+    mode = _mode_for(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

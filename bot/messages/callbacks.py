@@ -48,7 +48,15 @@ class SettingsAction:
     value: str = ""
 
 
-Callback = MorePage | ShowItem | BroadcastAction | SettingsAction
+@dataclass(frozen=True)
+class FeedAction:
+    """An admin's button under /feeds: ``remove`` the feed with database id ``feed_id``."""
+
+    action: str
+    feed_id: int
+
+
+Callback = MorePage | ShowItem | BroadcastAction | SettingsAction | FeedAction
 
 
 def encode(callback: Callback) -> str | None:
@@ -62,6 +70,8 @@ def encode(callback: Callback) -> str | None:
             data = f"b:{action}:{ref}"
         case SettingsAction(setting=setting, value=value):
             data = f"s:{setting}:{value}"
+        case FeedAction(action=action, feed_id=feed_id):
+            data = f"f:{action}:{feed_id}"
     return data if 0 < len(data.encode()) <= CALLBACK_DATA_LIMIT else None
 
 
@@ -84,4 +94,6 @@ def decode(data: str | None) -> Callback | None:
     # A zone picked from the buttons, a region's list of zones, back to the settings.
     if m := re.fullmatch(r"s:(tz|region|back):([A-Za-z0-9_/+-]{0,50})", data):
         return SettingsAction(setting=m.group(1), value=m.group(2))
+    if m := re.fullmatch(r"f:(remove):(\d{1,18})", data):
+        return FeedAction(action=m.group(1), feed_id=int(m.group(2)))
     return None

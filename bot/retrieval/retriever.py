@@ -214,6 +214,10 @@ class Retriever(Generic[ItemT]):
         """Make ``item`` searchable now; an item with the same id replaces the old one."""
         self._extend([item])
 
+    def add_many(self, items: Sequence[ItemT]) -> None:
+        """``add`` for several items at once (one embedding pass)."""
+        self._extend(items)
+
     def _extend(self, items: Sequence[ItemT]) -> None:
         if not items:
             return

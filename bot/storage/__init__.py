@@ -10,12 +10,14 @@ from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
 from bot.storage.errors import (
+    DatabaseGone,
     FollowLimitReached,
     MigrationError,
     StorageError,
     StorageUnavailable,
     UnknownChat,
 )
+from bot.storage.feeds import Feed, FeedOutcome, FeedRepository, SeenEntry
 from bot.storage.follows import FollowRepository, normalize_phrase
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.models import (
@@ -29,12 +31,15 @@ from bot.storage.models import (
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
+    PublishedRecord,
     QuestionRecord,
     Subscription,
     UnansweredQuestion,
 )
 from bot.storage.outbox import OutboxRepository
+from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import NewQuestion, QuestionRepository, normalize_question
+from bot.storage.retention import Pruned, RetentionRepository
 from bot.storage.retry import RetryPolicy
 from bot.storage.storage import Storage
 from bot.storage.subscriptions import DigestClaim, SubscriptionRepository
@@ -49,7 +54,11 @@ __all__ = [
     "ChatRepository",
     "Clock",
     "Database",
+    "DatabaseGone",
     "DigestClaim",
+    "Feed",
+    "FeedOutcome",
+    "FeedRepository",
     "Follow",
     "FollowLimitReached",
     "FollowRepository",
@@ -62,9 +71,14 @@ __all__ = [
     "OutboxMessage",
     "OutboxRepository",
     "OutboxStatus",
+    "Pruned",
+    "PublishedItemRepository",
+    "PublishedRecord",
     "QuestionRecord",
     "QuestionRepository",
+    "RetentionRepository",
     "RetryPolicy",
+    "SeenEntry",
     "Storage",
     "StorageError",
     "StorageUnavailable",

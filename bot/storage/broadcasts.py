@@ -102,3 +102,13 @@ class BroadcastRepository:
             return [_broadcast(row) for row in rows]
 
         return await self._db.run("broadcasts.unfinished", work)
+
+    async def pull_back_future(self, now: dt.datetime) -> int:
+        """Broadcasts "created" after ``now`` (a clock that ran fast) were created at ``now``,
+        so their progress does not show 0 msg/s until the clock catches up."""
+        statement = update(broadcasts).where(broadcasts.c.created_at > now).values(created_at=now)
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("broadcasts.pull_back_future", work)

@@ -8,20 +8,23 @@ with no code change. Repositories do their work through ``Database.run``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from bot.storage import migrate
-from bot.storage.errors import MigrationError, StorageError, StorageUnavailable
+from bot.storage.errors import DatabaseGone, MigrationError, StorageError, StorageUnavailable
 from bot.storage.retry import RetryPolicy, transient_reason
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,80 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# The urgent lane's own connection waits at most this long for another process's write
+# lock, because it blocks the event loop while it waits; then the ordinary path is taken.
+URGENT_BUSY_TIMEOUT_MS = 20
+
+
+def _urgent_engine(path: Path) -> Engine:
+    """A synchronous SQLite engine on the same file, for ``run_urgent``.
+
+    One pooled connection, configured like the async engine's (WAL, NORMAL, foreign keys,
+    real BEGIN), with a short busy timeout.
+    """
+    engine = create_engine(f"sqlite:///{path}", poolclass=StaticPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={URGENT_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+class _Turns:
+    """SQLite's one writer, taken in order, with a lane that goes first.
+
+    An ``urgent`` transaction (recording that Telegram accepted a message) is let in
+    before every ordinary one waiting: until it commits, a kill sends that message again,
+    so it must not queue behind claims and other bookkeeping.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._normal: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, urgent: bool) -> AsyncIterator[None]:
+        if self._held or self._urgent or self._normal:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._normal).append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # handed the turn just as it was cancelled: pass it on
+                else:
+                    with contextlib.suppress(ValueError):
+                        (self._urgent if urgent else self._normal).remove(waiter)
+                raise
+        else:
+            self._held = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes on: still held
+                    return
+        self._held = False
+
+
 class Database:
     """An open database at the newest schema. Make one with ``await Database.open(url)``."""
 
@@ -96,7 +173,11 @@ class Database:
         self._retry = retry
         self.display_url = display_url
         self.dialect: str = engine.dialect.name
-        self._sqlite_turn = asyncio.Lock()
+        self._sqlite_turns = _Turns()
+        self._file: Path | None = None
+        self._urgent: Engine | None = None
+        self._identity: tuple[int, int] | None = None
+        self._gone: str | None = None  # why the file is unusable, logged once
 
     @classmethod
     async def open(
@@ -116,8 +197,13 @@ class Database:
             # e.g. "postgresql://" without "+asyncpg": a sync driver, or none installed.
             raise StorageError(f"cannot use {display_url}: {exc}; use {EXAMPLE_URLS}") from exc
         db = cls(engine, clock=clock, retry=retry or RetryPolicy(), display_url=display_url)
+        if parsed.get_backend_name() == "sqlite":
+            db._file = _sqlite_file(parsed)
+            if db._file is not None:
+                db._urgent = _urgent_engine(db._file)
         try:
             await db.run("migrate", migrate.upgrade)
+            db._remember_file()
         except StorageUnavailable:
             await db.close()
             raise
@@ -127,17 +213,82 @@ class Database:
         log.info("storage: %s at schema %s", db.display_url, migrate.head_revision())
         return db
 
-    def _one_writer(self) -> contextlib.AbstractAsyncContextManager[object]:
-        """SQLite has one writer: transactions of this process take turns here, in order,
-        instead of waiting on the file lock across event-loop turns until busy_timeout runs
-        out under load. PostgreSQL runs them concurrently."""
+    def _remember_file(self) -> None:
+        if self._file is not None:
+            info = os.stat(self._file)
+            self._identity = (info.st_dev, info.st_ino)
+
+    def _check_file(self, operation: str) -> None:
+        """Refuse to work on an SQLite file that was deleted, replaced or made read-only.
+
+        SQLite keeps writing to a deleted file through its open descriptor, and every write
+        is gone at the next start; a read-only file fails each write. One ``stat`` per
+        transaction (microseconds) notices either before anything is claimed as saved.
+        """
+        if self._file is None or self._identity is None:
+            return
+        try:
+            info = os.stat(self._file)
+        except FileNotFoundError:
+            reason = f"the database file {self._file} was deleted"
+        else:
+            if (info.st_dev, info.st_ino) != self._identity:
+                reason = f"the database file {self._file} was replaced by another file"
+            elif not os.access(self._file, os.W_OK):
+                reason = f"the database file {self._file} is read-only"
+            else:
+                if self._gone is not None:
+                    log.warning("storage: the database file is usable again")
+                self._gone = None
+                return
+        self._refuse(operation, reason)
+
+    def _refuse(self, operation: str, reason: str) -> None:
+        if self._gone != reason:
+            self._gone = reason
+            log.error("storage: %s; nothing is saved until it is back (then restart)", reason)
+        raise DatabaseGone(operation, reason)
+
+    def _one_writer(self, urgent: bool) -> contextlib.AbstractAsyncContextManager[object]:
+        """SQLite has one writer: transactions of this process take turns here, in order
+        (urgent ones first), instead of waiting on the file lock across event-loop turns
+        until busy_timeout runs out under load. PostgreSQL runs them concurrently."""
         if self.dialect == "sqlite":
-            return self._sqlite_turn
+            return self._sqlite_turns.turn(urgent)
         return contextlib.nullcontext()
 
     async def close(self) -> None:
         """Close every pooled connection. The database stays on disk or on the server."""
+        if self._urgent is not None:
+            self._urgent.dispose()
         await self._engine.dispose()
+
+    async def run_urgent(self, operation: str, work: Callable[[Connection], None]) -> None:
+        """Run a tiny write at once: for recording that Telegram accepted a message.
+
+        Until that commits, a kill sends the message again, so it must not wait behind
+        other transactions nor hop to a driver thread and back three times (each hop waits
+        for a turn of a busy event loop). On SQLite it takes the writers' turn first and
+        runs on its own synchronous connection, blocking the loop for the fraction of a
+        millisecond a one-row UPDATE and commit take (WAL, no fsync). If another process
+        holds the write lock, or on PostgreSQL, it is an ordinary urgent ``run``.
+        """
+        if self._urgent is not None:
+            self._check_file(operation)
+            async with self._sqlite_turns.turn(urgent=True):
+                try:
+                    with self._urgent.begin() as connection:
+                        work(connection)
+                    return
+                except OperationalError as exc:
+                    if "locked" not in str(exc.orig).lower():
+                        raise
+                    log.info("storage %s: another process writes; taking the queue", operation)
+
+        async def queued(conn: AsyncConnection) -> None:
+            await conn.run_sync(work)
+
+        await self.run(operation, queued, urgent=True)
 
     def now(self) -> dt.datetime:
         """The injected clock: timezone-aware UTC."""
@@ -147,7 +298,13 @@ class Database:
         """The database's migration revision (equals ``migrate.head_revision()`` once open)."""
         return await self.run("schema_revision", migrate.current_revision)
 
-    async def run(self, operation: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        operation: str,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        urgent: bool = False,
+    ) -> T:
         """Run ``work`` in one transaction, retrying transient failures a bounded number of times.
 
         ``work`` may run more than once, so it should be safe to repeat: the writes in
@@ -159,10 +316,13 @@ class Database:
         """
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
+            self._check_file(operation)
             try:
-                async with self._one_writer(), self._engine.begin() as connection:
+                async with self._one_writer(urgent), self._engine.begin() as connection:
                     return await work(connection)
             except Exception as exc:
+                if self.dialect == "sqlite" and "readonly" in str(exc).lower():
+                    self._refuse(operation, f"the database {self.display_url} is read-only")
                 reason = transient_reason(exc, self.dialect)
                 if reason is None:
                     raise

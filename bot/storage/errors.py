@@ -3,6 +3,7 @@
     NewsbotError                (bot.errors)
     └── StorageError            base of everything raised here
         ├── StorageUnavailable  the database stayed busy or unreachable through every retry
+        │   └── DatabaseGone    the SQLite file was deleted, replaced or made read-only
         ├── UnknownChat         a subscription or follow for a chat never seen (upsert_seen)
         ├── FollowLimitReached  a chat following as many topics as it may
         └── MigrationError      the schema could not be brought up to date at start-up
@@ -32,6 +33,21 @@ class StorageUnavailable(StorageError):
         self.reason = reason
         self.attempts = attempts
         super().__init__(f"storage unavailable: {operation}: {reason} after {attempts} attempts")
+
+
+class DatabaseGone(StorageUnavailable):
+    """The SQLite file under the running bot was deleted, replaced, or cannot be written.
+
+    Writes would land in a deleted file and vanish at the next start, so nothing is
+    written, nothing is claimed as saved, and the user is told.
+    """
+
+    def __init__(self, operation: str, reason: str) -> None:
+        super().__init__(operation, reason, 0)
+
+    @property
+    def user_message(self) -> str:
+        return "Sorry, I cannot save anything right now. Please try again later."
 
 
 class UnknownChat(StorageError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database
@@ -66,3 +66,17 @@ class KnownItemRepository:
             return [KnownItem.model_validate(dict(row)) for row in rows]
 
         return await self._db.run("known_items.known_since", work)
+
+    async def pull_back_future(self, now: dt.datetime) -> int:
+        """Items "first seen" after ``now`` (a clock that ran fast) are seen at ``now``.
+
+        Otherwise no digest would include them until the clock reached that moment.
+        """
+        statement = (
+            update(known_items).where(known_items.c.first_seen_at > now).values(first_seen_at=now)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("known_items.pull_back_future", work)

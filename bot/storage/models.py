@@ -110,6 +110,7 @@ class NewOutboxMessage(_Frozen):
     reply_markup: JsonText = None
     not_before: AwareDatetime | None = None
     broadcast_id: int | None = None
+    item_id: str | None = None
 
 
 class OutboxMessage(_Frozen):
@@ -134,6 +135,8 @@ class OutboxMessage(_Frozen):
     sent_at: AwareDatetime | None
     telegram_message_id: int | None
     broadcast_id: int | None
+    unknown_fate: int = 0
+    item_id: str | None = None
 
 
 class Broadcast(_Frozen):
@@ -166,3 +169,21 @@ class UnansweredQuestion(_Frozen):
     normalized: str
     count: int
     last_asked_at: AwareDatetime
+
+
+class PublishedRecord(_Frozen):
+    """An item the bot published (a broadcast, a feed entry), as stored.
+
+    The fields are the knowledge item's; the layer above converts (storage does not know
+    the knowledge's models). ``seq`` orders publishing across every process.
+    """
+
+    seq: int
+    item_id: str
+    title: str
+    date: dt.date
+    summary: str
+    url: str | None
+    tags: tuple[str, ...]
+    source: str
+    published_at: AwareDatetime

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database
@@ -69,6 +69,7 @@ class OutboxRepository:
                 "not_before": m.not_before or now,
                 "created_at": now,
                 "broadcast_id": m.broadcast_id,
+                "item_id": m.item_id,
             }
             for m in messages
         ]
@@ -124,46 +125,75 @@ class OutboxRepository:
         return await self._db.run("outbox.claim_due", work)
 
     async def mark_sent(self, id: int, telegram_message_id: int, sent_at: dt.datetime) -> None:
-        """Telegram accepted the message."""
-        await self._settle(
-            "outbox.mark_sent",
-            id,
-            status="sent",
-            sent_at=sent_at,
-            telegram_message_id=telegram_message_id,
-            last_error=None,
-        )
+        """Telegram accepted the message. Urgent: until this commits, a kill resends it."""
+        values: dict[str, object] = {
+            "status": "sent",
+            "sent_at": sent_at,
+            "telegram_message_id": telegram_message_id,
+            "last_error": None,
+        }
+        await self._settle("outbox.mark_sent", id, values, urgent=True)
 
-    async def mark_retry(self, id: int, not_before: dt.datetime, error: str) -> None:
-        """A transient failure (rate limit, network): back to ``pending`` from ``not_before``."""
-        await self._settle(
-            "outbox.mark_retry",
-            id,
-            status="pending",
-            not_before=not_before,
-            claimed_at=None,
-            last_error=error[:_MAX_ERROR],
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int, dt.datetime]]) -> None:
+        """``mark_sent`` for several messages in one transaction: (row id, Telegram's
+        message id, sent at). Urgent, like ``mark_sent``; one commit records them all."""
+        if not sent:
+            return
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_id"))
+            .values(
+                status="sent",
+                sent_at=bindparam("b_at"),
+                telegram_message_id=bindparam("b_mid"),
+                last_error=None,
+            )
         )
+        params = [{"b_id": id, "b_mid": mid, "b_at": at} for id, mid, at in sent]
+
+        def work(conn: Connection) -> None:
+            conn.execute(statement, params)
+
+        await self._db.run_urgent("outbox.mark_sent_many", work)
+
+    async def mark_retry(
+        self, id: int, not_before: dt.datetime, error: str, *, unknown_fate: bool = False
+    ) -> None:
+        """A transient failure (rate limit, network): back to ``pending`` from ``not_before``.
+
+        ``unknown_fate``: the try may have delivered the message (a read timeout); counted.
+        """
+        extra: dict[str, object] = (
+            {"unknown_fate": outbox.c.unknown_fate + 1} if unknown_fate else {}
+        )
+        values: dict[str, object] = {
+            "status": "pending",
+            "not_before": not_before,
+            "claimed_at": None,
+            "last_error": error[:_MAX_ERROR],
+            **extra,
+        }
+        await self._settle("outbox.mark_retry", id, values)
 
     async def mark_failed(self, id: int, error: str) -> None:
         """A permanent failure (blocked, chat not found, bad markup): never retried."""
-        await self._settle(
-            "outbox.mark_failed", id, status="failed", last_error=error[:_MAX_ERROR]
-        )
+        values: dict[str, object] = {"status": "failed", "last_error": error[:_MAX_ERROR]}
+        await self._settle("outbox.mark_failed", id, values)
 
     async def mark_skipped(self, id: int, reason: str) -> None:
         """Deliberately not sent (the chat went inactive, the digest was empty, ...)."""
-        await self._settle(
-            "outbox.mark_skipped", id, status="skipped", last_error=reason[:_MAX_ERROR]
-        )
+        values: dict[str, object] = {"status": "skipped", "last_error": reason[:_MAX_ERROR]}
+        await self._settle("outbox.mark_skipped", id, values)
 
-    async def _settle(self, operation: str, id: int, **values: object) -> None:
+    async def _settle(
+        self, operation: str, id: int, values: dict[str, object], *, urgent: bool = False
+    ) -> None:
         statement = update(outbox).where(outbox.c.id == id).values(**values)
 
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(statement)
 
-        await self._db.run(operation, work)
+        await self._db.run(operation, work, urgent=urgent)
 
     async def cancel_broadcast(self, broadcast_id: int) -> int:
         """Cancel the broadcast's messages still ``pending``; returns how many.
@@ -181,21 +211,45 @@ class OutboxRepository:
 
         return await self._db.run("outbox.cancel_broadcast", work)
 
-    async def requeue_stale_sending(self, older_than: dt.datetime) -> int:
-        """Return rows claimed before ``older_than`` and never settled to ``pending``.
+    async def requeue_stale_sending(self, older_than: dt.datetime | None = None) -> int:
+        """Return rows claimed before ``older_than`` (every claimed row for None) and never
+        settled to ``pending``.
 
         For after a crash; see the module docstring for the duplicate window this opens.
+        None is what a start-up wants: a lease stamped by a clock that ran fast is in the
+        future, and must not strand its row until the clock catches up.
         """
+        condition = outbox.c.status == "sending"
+        if older_than is not None:
+            condition = condition & (outbox.c.claimed_at < older_than)
         statement = (
             update(outbox)
-            .where(outbox.c.status == "sending", outbox.c.claimed_at < older_than)
-            .values(status="pending", claimed_at=None)
+            .where(condition)
+            # Its send may have reached Telegram before the process died.
+            .values(status="pending", claimed_at=None, unknown_fate=outbox.c.unknown_fate + 1)
         )
 
         async def work(conn: AsyncConnection) -> int:
             return (await conn.execute(statement)).rowcount
 
         return await self._db.run("outbox.requeue_stale_sending", work)
+
+    async def pull_back_future(self, now: dt.datetime, horizon: dt.timedelta) -> int:
+        """Make pending rows due later than ``now + horizon`` due at ``now``; returns how many.
+
+        No honest retry waits that long (backoff is at most minutes): such a ``not_before``
+        was computed by a clock that ran fast, and would hold the message back for as long.
+        """
+        statement = (
+            update(outbox)
+            .where(outbox.c.status == "pending", outbox.c.not_before > now + horizon)
+            .values(not_before=now)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("outbox.pull_back_future", work)
 
     async def counts_by_status(self, broadcast_id: int | None = None) -> dict[OutboxStatus, int]:
         """How many messages are in each status (every status present, zeros included).
@@ -211,6 +265,44 @@ class OutboxRepository:
             return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
 
         return await self._db.run("outbox.counts_by_status", work)
+
+    async def items_received(self, chat_ids: Sequence[int]) -> dict[int, set[str]]:
+        """The items each chat got (or has on its way) as a broadcast or an alert.
+
+        Sent, sending and pending rows count; failed, skipped and cancelled ones do not.
+        """
+        if not chat_ids:
+            return {}
+        found: dict[int, set[str]] = {}
+
+        async def work(conn: AsyncConnection) -> dict[int, set[str]]:
+            found.clear()
+            unique = list(dict.fromkeys(chat_ids))
+            for start in range(0, len(unique), _CHUNK):
+                statement = select(outbox.c.chat_id, outbox.c.item_id).where(
+                    outbox.c.chat_id.in_(unique[start : start + _CHUNK]),
+                    outbox.c.item_id.is_not(None),
+                    outbox.c.status.in_(("pending", "sending", "sent")),
+                )
+                for chat_id, item_id in (await conn.execute(statement)).all():
+                    found.setdefault(chat_id, set()).add(item_id)
+            return found
+
+        return await self._db.run("outbox.items_received", work)
+
+    async def maybe_twice(self, broadcast_id: int) -> int:
+        """The broadcast's messages sent after a try of unknown fate: they may have arrived
+        twice."""
+        statement = select(func.count()).where(
+            outbox.c.broadcast_id == broadcast_id,
+            outbox.c.status == "sent",
+            outbox.c.unknown_fate > 0,
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return int((await conn.execute(statement)).scalar_one())
+
+        return await self._db.run("outbox.maybe_twice", work)
 
     async def sent_since(self, since: dt.datetime) -> dict[OutboxKind, int]:
         """Messages sent at or after ``since``, by kind (every kind present, zeros included)."""

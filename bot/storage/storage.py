@@ -8,10 +8,13 @@ from bot.storage.audience import AudienceRepository
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
+from bot.storage.feeds import FeedRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.outbox import OutboxRepository
+from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import QuestionRepository
+from bot.storage.retention import RetentionRepository
 from bot.storage.retry import RetryPolicy
 from bot.storage.subscriptions import SubscriptionRepository
 
@@ -32,6 +35,9 @@ class Storage:
     broadcasts: BroadcastRepository
     questions: QuestionRepository
     audience: AudienceRepository
+    published: PublishedItemRepository
+    retention: RetentionRepository
+    feeds: FeedRepository
 
     @classmethod
     def over(cls, database: Database) -> Storage:
@@ -46,6 +52,9 @@ class Storage:
             broadcasts=BroadcastRepository(database),
             questions=QuestionRepository(database),
             audience=AudienceRepository(database),
+            published=PublishedItemRepository(database),
+            retention=RetentionRepository(database),
+            feeds=FeedRepository(database),
         )
 
     @classmethod

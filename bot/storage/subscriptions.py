@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import RowMapping, bindparam, delete, func, select, update
@@ -186,6 +186,41 @@ class SubscriptionRepository:
             return result.rowcount if result.rowcount >= 0 else len(claims)
 
         return await self._db.run("subscriptions.mark_digests_done", work)
+
+    async def pull_back_future(
+        self,
+        now: dt.datetime,
+        horizon: dt.timedelta,
+        next_due: Callable[[Subscription], dt.datetime],
+    ) -> int:
+        """Reschedule what a clock that ran fast left in the future; returns how many.
+
+        A ``next_digest_at`` later than ``now + horizon`` (a daily digest is never more than
+        a day away) becomes ``next_due(subscription)``; a ``last_digest_at`` after ``now``
+        becomes ``now``.
+        """
+        find = select(subscriptions).where(
+            (subscriptions.c.next_digest_at > now + horizon)
+            | (subscriptions.c.last_digest_at > now)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            rows = [_subscription(row) for row in (await conn.execute(find)).mappings().all()]
+            for sub in rows:
+                next_at = sub.next_digest_at
+                if next_at > now + horizon:
+                    next_at = next_due(sub)
+                last = sub.last_digest_at
+                if last is not None and last > now:
+                    last = now
+                await conn.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.chat_id == sub.chat_id)
+                    .values(next_digest_at=next_at, last_digest_at=last)
+                )
+            return len(rows)
+
+        return await self._db.run("subscriptions.pull_back_future", work)
 
     async def list_all(self) -> list[Subscription]:
         """Every subscription, active chat or not, by chat id."""

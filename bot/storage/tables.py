@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -156,6 +157,11 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
     Column("telegram_message_id", BigInteger, nullable=True),
+    # Tries whose outcome is unknown (a read timeout, a process killed mid-send): the
+    # message may have arrived. Sent with unknown_fate > 0 means "may have arrived twice".
+    Column("unknown_fate", Integer, nullable=False, server_default="0"),
+    # The news item a broadcast or alert carries, so a digest leaves out what a chat got.
+    Column("item_id", String(80), nullable=True),
     Column(
         "broadcast_id",
         AutoId,
@@ -164,6 +170,7 @@ outbox = Table(
         index=True,
     ),
     Index("ix_outbox_status_not_before", "status", "not_before"),
+    Index("ix_outbox_chat_id_item_id", "chat_id", "item_id"),
 )
 
 questions = Table(
@@ -177,4 +184,58 @@ questions = Table(
     Column("answered", Boolean, nullable=False),
     Column("top_score", Float, nullable=True),
     Column("asked_at", UtcDateTime, nullable=False, index=True),
+)
+
+published_items = Table(
+    "published_items",
+    metadata,
+    # The order of publishing: a process picks up what others published by reading past
+    # the highest ``seq`` it has seen (see ``PublishedItemRepository.since``).
+    Column("seq", AutoId, primary_key=True),
+    Column("item_id", String(80), nullable=False, unique=True),
+    Column("title", String(300), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("url", Text, nullable=True),
+    # A JSON list of strings.
+    Column("tags", Text, nullable=False),
+    # Who published it: "broadcast" (an admin), "feed" (a feed poller), ...
+    Column("source", String(32), nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("url", String(2000), nullable=False, unique=True),
+    Column("title", String(300), nullable=True),
+    # Each new item goes to every subscriber as a broadcast, not only to followers.
+    Column("push", Boolean, nullable=False),
+    Column("added_by", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    # Due when next_fetch_at <= now. A claim moves it to the end of a lease and sets
+    # lease_token, so one process fetches a feed at a time (see FeedRepository.claim_due).
+    Column("next_fetch_at", UtcDateTime, nullable=False, index=True),
+    Column("lease_token", String(32), nullable=True),
+    Column("last_fetch_at", UtcDateTime, nullable=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("last_new_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("reported_down", Boolean, nullable=False),
+)
+
+seen_items = Table(
+    "seen_items",
+    metadata,
+    # sha256 of the entry's identity (guid, else link, else title and date): an item is new
+    # only the first time it is ever seen, whatever feed carries it and however it is edited.
+    Column("identity", String(64), primary_key=True),
+    Column("feed_id", BigInteger, nullable=True),
+    Column("item_id", String(80), nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
 )

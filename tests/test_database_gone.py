@@ -1,0 +1,27 @@
+"""Stories of the SQLite file taken away from under the running bot."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from harness import BotUnderTest
+
+
+async def test_a_subscriber_is_told_nothing_can_be_saved_when_the_database_file_is_deleted(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleted while the bot runs: SQLite would write on into the deleted file and lose it
+    all at the next start. Instead the bot logs it once and never claims success."""
+    path = Path(bot.settings.database_url.removeprefix("sqlite+aiosqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    with caplog.at_level(logging.WARNING):
+        (first,) = await bot.say("/subscribe 08:00 UTC")
+        (second,) = await bot.say("/subscribe 09:00 UTC")
+    for reply in (first, second):
+        assert "subscribed" not in reply.text.lower()
+        assert "cannot save" in reply.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "was deleted" in errors[0].getMessage(), errors
