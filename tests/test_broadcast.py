@@ -356,3 +356,32 @@ async def test_a_broadcast_item_survives_a_restart_and_is_in_the_export(
     assert len(exported) == 21
     assert exported[-1].title == "Harbour workers win a pay rise"
     assert len(load_knowledge(settings.knowledge_file)) == 20
+
+
+async def test_an_id_published_by_another_process_since_the_preview_sends_nothing(
+    bot: BotUnderTest,
+) -> None:
+    from bot.knowledge.models import NewsItem
+    from bot.knowledge.newsroom import Newsroom
+
+    await add_subscribers(bot, [2001])
+    item = await preview(bot)
+    storage = services(bot).storage
+    assert storage is not None
+    other = Newsroom.open(bot.settings.knowledge_file, storage.published)
+    await other.publish(
+        NewsItem.model_validate(
+            {
+                "id": "2021-06-11-harbour-workers-win-a-pay-rise",
+                "title": "Harbour workers win a pay rise, from the feed",
+                "date": "2021-06-11",
+                "summary": "Published by another process.",
+            }
+        ),
+        source="feed",
+    )
+    await bot.press(item, "Send", user=ADMIN)
+    await bot.server.wait_for_messages(ADMIN, 3)
+    assert "Nothing was sent" in bot.server.messages(ADMIN)[-1].text
+    await asyncio.sleep(0.3)
+    assert broadcasts_to(bot, 2001) == []

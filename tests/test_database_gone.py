@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,18 @@ async def test_a_subscriber_is_told_nothing_can_be_saved_when_the_database_file_
         assert "cannot save" in reply.text
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "was deleted" in errors[0].getMessage(), errors
+
+
+async def test_a_database_file_replaced_under_the_bot_is_not_written_to(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restore copied another file over the database: the bot's open handle still points
+    at the old one, so it refuses to write rather than write into the void."""
+    path = Path(bot.settings.database_url.removeprefix("sqlite+aiosqlite:///"))
+    copy = path.with_name("copy.db")
+    await asyncio.to_thread(shutil.copyfile, path, copy)
+    await asyncio.to_thread(copy.replace, path)
+    with caplog.at_level(logging.WARNING):
+        (reply,) = await bot.say("/subscribe 08:00 UTC")
+    assert "cannot save" in reply.text
+    assert any("replaced" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
