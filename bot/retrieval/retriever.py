@@ -320,16 +320,33 @@ class Retriever(Generic[ItemT]):
         when = parse_date_query(query, today=today, known_dates=self._days)
         units = self._lexical.query_terms(when.topic)
         if when.has_range:
-            return self._dated(query, when, units, size, limit)
+            if self._has_news_within(when, size) or not units:
+                return self._dated(query, when, units, size, limit)
+            # No news at all on that day: the date words may be the topic ("4th of July
+            # fireworks" published on 30 June), so the whole question is searched instead.
+            when = dataclasses.replace(when, start=None, end=None, topic=query)
+            units = self._lexical.query_terms(query)
         if when.recency:
             return self._newest(query, when, units, size, limit)
+        return self._topical(query, when.topic, units, size, limit)
+
+    def _has_news_within(self, when: DateQuery, size: int) -> bool:
+        assert when.start is not None and when.end is not None
+        ordinals = self._ordinals[:size]
+        within = (ordinals >= when.start.toordinal()) & (ordinals <= when.end.toordinal())
+        return bool((within & self._alive[:size]).any())
+
+    def _topical(
+        self, query: str, topic: str, units: list[QueryTerm], size: int, limit: int
+    ) -> SearchResult[ItemT]:
+        """A question without a date: words first, then meaning when the words are unsure."""
         if not units:
             return SearchResult(query, "nothing")
         candidates, scores = self._rank(units, size, exact_top=limit)
         result = self._by_confidence(query, candidates, scores, limit, "answer")
         if result.kind == "answer":
             return result
-        meant = self._meaning(when.topic, units, size, None, limit)
+        meant = self._meaning(topic, units, size, None, limit)
         if meant is None:
             return result
         return SearchResult(query, "answer", hits=self._hits(*meant, len(meant[0])))
