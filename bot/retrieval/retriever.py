@@ -80,6 +80,9 @@ DENSE_LEFTOVER = 0.15
 """The least cosine between the item and the question's words it does not match."""
 DENSE_LEFTOVER_SPREAD = 0.15
 """And its lead over the corpus's median item for those words."""
+DENSE_OVERWHELMING = 3 * DENSE_SPREAD
+"""A lead this large settles which item is meant, whatever the unmatched words say: a long
+question that names the item and adds "how many people, what kind of jobs"."""
 DENSE_TIE = 0.04
 """Other items this close to the best one in cosine are answers too ("soccer team")."""
 DENSE_SMALL = 8
@@ -441,12 +444,14 @@ class Retriever(Generic[ItemT]):
             return None
         chosen = [int(i) for i in order if cosine[i] >= best - DENSE_TIE][:limit]
         picked = rows[chosen]
+        cosine_of = {int(rows[i]): float(cosine[i]) for i in chosen}
         coverage = self._lexical.coverage(units, size)
         kept = []
         for index in picked:
             mask = int(coverage.matched[index])
             rest = _unmatched_text(units, mask) if mask else ""
-            if rest and not self._explains(int(index), rest, rows):
+            overwhelming = cosine_of[int(index)] - middle >= DENSE_OVERWHELMING
+            if rest and not overwhelming and not self._explains(int(index), rest, rows):
                 continue
             kept.append(int(index))
         if not kept or kept[0] != int(picked[0]):
