@@ -76,7 +76,7 @@ DENSE_SPREAD = 0.2
 """The best item's lead over the median item of the corpus."""
 DENSE_GAP = 0.02
 """The best item's lead over the runner-up: two look-alikes tied is not an answer."""
-DENSE_LEFTOVER = 0.15
+DENSE_LEFTOVER = 0.3
 """The least cosine between the item and the question's words it does not match."""
 DENSE_LEFTOVER_SPREAD = 0.15
 """And its lead over the corpus's median item for those words."""
