@@ -83,6 +83,8 @@ DENSE_LEFTOVER_SPREAD = 0.15
 DENSE_OVERWHELMING = 3 * DENSE_SPREAD
 """A lead this large settles which item is meant, whatever the unmatched words say: a long
 question that names the item and adds "how many people, what kind of jobs"."""
+DENSE_SUGGEST_SPREAD = 0.75 * DENSE_SPREAD
+"""Short of an answer, a lead this large still offers the item as "did you mean ...?"."""
 DENSE_TIE = 0.04
 """Other items this close to the best one in cosine are answers too ("soccer team")."""
 DENSE_SMALL = 8
@@ -351,7 +353,7 @@ class Retriever(Generic[ItemT]):
             return result
         meant = self._meaning(topic, units, size, None, limit)
         if meant is None:
-            return result
+            return result if result.kind != "nothing" else self._perhaps(query, topic, size)
         return SearchResult(query, "answer", hits=self._hits(*meant, len(meant[0])))
 
     def score_item(self, query: str, item_id: str) -> float:
@@ -429,17 +431,12 @@ class Retriever(Generic[ItemT]):
         text = topic.strip()
         if not text or not _unmatched_text(units, 0):
             return None
-        allowed = self._alive[:size] if within is None else (self._alive[:size] & within)
-        rows = np.flatnonzero(allowed)
-        if not len(rows):
+        ranked = self._dense_ranking(text, size, within, limit)
+        if ranked is None:
             return None
-        query = _embed_query(self._dense, text)
-        cosine = self._dense_vectors[rows] @ query
-        order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
-        order = order[np.argsort(-cosine[order], kind="stable")]
+        rows, cosine, order, middle, query = ranked
         best = float(cosine[order[0]])
         second = float(cosine[order[1]]) if len(order) > 1 else DENSE_UNRELATED
-        middle = float(np.median(cosine)) if len(rows) >= DENSE_SMALL else DENSE_UNRELATED
         if best < DENSE_FLOOR or best - middle < DENSE_SPREAD or best - second < DENSE_GAP:
             return None
         chosen = [int(i) for i in order if cosine[i] >= best - DENSE_TIE][:limit]
@@ -462,6 +459,57 @@ class Retriever(Generic[ItemT]):
             self._dense_vectors[found] @ query
         ) / best
         return found, np.asarray(np.maximum(scores, ANSWER_THRESHOLD), dtype=np.float32)
+
+    def _dense_ranking(
+        self, text: str, size: int, within: npt.NDArray[np.bool_] | None, limit: int
+    ) -> tuple[npt.NDArray[np.intp], Matrix, npt.NDArray[np.intp], float, Matrix] | None:
+        """Rows searched, their cosines to ``text``, the best few (best first), the median.
+
+        The median is over the whole corpus even when ``within`` (a date range) narrows the
+        rows: how far an item stands out is a matter of the corpus, not of one day's news.
+        """
+        assert self._dense is not None
+        alive = np.flatnonzero(self._alive[:size])
+        if not len(alive):
+            return None
+        query = _embed_query(self._dense, text)
+        every = self._dense_vectors[alive] @ query
+        middle = float(np.median(every)) if len(alive) >= DENSE_SMALL else DENSE_UNRELATED
+        if within is None:
+            rows, cosine = alive, every
+        else:
+            inside = within[alive]
+            rows, cosine = alive[inside], every[inside]
+            if not len(rows):
+                return None
+        order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
+        order = order[np.argsort(-cosine[order], kind="stable")]
+        return rows, cosine, order, middle, query
+
+    def _perhaps(self, query: str, topic: str, size: int) -> SearchResult[ItemT]:
+        """ "Did you mean ...?" from meaning alone, when it leans but is not sure; else nothing."""
+        if self._dense is None or not topic.strip():
+            return SearchResult(query, "nothing")
+        ranked = self._dense_ranking(topic.strip(), size, None, MAX_SUGGESTIONS)
+        if ranked is None:
+            return SearchResult(query, "nothing")
+        rows, cosine, order, middle, _ = ranked
+        leaning = [
+            int(i)
+            for i in order[:MAX_SUGGESTIONS]
+            if cosine[i] >= DENSE_FLOOR and cosine[i] - middle >= DENSE_SUGGEST_SPREAD
+        ]
+        if not leaning:
+            return SearchResult(query, "nothing")
+        scores = np.asarray(
+            [SUGGEST_THRESHOLD + (cosine[i] - middle) / DENSE_SPREAD * 0.1 for i in leaning],
+            dtype=np.float32,
+        )
+        scores = np.minimum(scores, ANSWER_THRESHOLD - 0.01)
+        found = rows[np.asarray(leaning, dtype=np.intp)]
+        return SearchResult(
+            query, "did_you_mean", suggestions=self._hits(found, scores, len(found))
+        )
 
     def _explains(self, index: int, rest: str, rows: npt.NDArray[np.intp]) -> bool:
         """Whether item ``index`` is near in meaning to ``rest``, the words it did not match.
@@ -570,7 +618,10 @@ class Retriever(Generic[ItemT]):
         # The day already narrows the news; a topic that is only a maybe elsewhere is enough here.
         keep = scores >= SUGGEST_THRESHOLD
         if not keep.any():
-            return SearchResult(query, "nothing")
+            meant = self._meaning(when.topic, units, size, within, limit)
+            if meant is None:
+                return SearchResult(query, "nothing")
+            return SearchResult(query, "date", hits=self._hits(*meant, len(meant[0])))
         return SearchResult(
             query,
             "date",
@@ -588,7 +639,11 @@ class Retriever(Generic[ItemT]):
         candidates, scores = self._rank(units, size)
         relevant = scores >= ANSWER_THRESHOLD
         if not relevant.any():
-            return self._by_confidence(query, candidates, scores, limit, "latest")
+            meant = self._meaning(when.topic, units, size, None, limit)
+            if meant is None:
+                return self._by_confidence(query, candidates, scores, limit, "latest")
+            candidates, scores = meant
+            relevant = np.ones(len(candidates), dtype=bool)
         candidates, scores = candidates[relevant], scores[relevant]
         order = np.lexsort((-scores, -self._ordinals[candidates]))[:limit]
         topic = " ".join(unit.text for unit in units if not unit.filler)
