@@ -83,8 +83,6 @@ DENSE_LEFTOVER_SPREAD = 0.15
 DENSE_OVERWHELMING = 3 * DENSE_SPREAD
 """A lead this large settles which item is meant, whatever the unmatched words say: a long
 question that names the item and adds "how many people, what kind of jobs"."""
-DENSE_SUGGEST_SPREAD = 0.75 * DENSE_SPREAD
-"""Short of an answer, a lead this large still offers the item as "did you mean ...?"."""
 DENSE_TIE = 0.04
 """Other items this close to the best one in cosine are answers too ("soccer team")."""
 DENSE_SMALL = 8
@@ -353,7 +351,7 @@ class Retriever(Generic[ItemT]):
             return result
         meant = self._meaning(topic, units, size, None, limit)
         if meant is None:
-            return result if result.kind != "nothing" else self._perhaps(query, topic, size)
+            return result
         return SearchResult(query, "answer", hits=self._hits(*meant, len(meant[0])))
 
     def score_item(self, query: str, item_id: str) -> float:
@@ -485,31 +483,6 @@ class Retriever(Generic[ItemT]):
         order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
         order = order[np.argsort(-cosine[order], kind="stable")]
         return rows, cosine, order, middle, query
-
-    def _perhaps(self, query: str, topic: str, size: int) -> SearchResult[ItemT]:
-        """ "Did you mean ...?" from meaning alone, when it leans but is not sure; else nothing."""
-        if self._dense is None or not topic.strip():
-            return SearchResult(query, "nothing")
-        ranked = self._dense_ranking(topic.strip(), size, None, MAX_SUGGESTIONS)
-        if ranked is None:
-            return SearchResult(query, "nothing")
-        rows, cosine, order, middle, _ = ranked
-        leaning = [
-            int(i)
-            for i in order[:MAX_SUGGESTIONS]
-            if cosine[i] >= DENSE_FLOOR and cosine[i] - middle >= DENSE_SUGGEST_SPREAD
-        ]
-        if not leaning:
-            return SearchResult(query, "nothing")
-        scores = np.asarray(
-            [SUGGEST_THRESHOLD + (cosine[i] - middle) / DENSE_SPREAD * 0.1 for i in leaning],
-            dtype=np.float32,
-        )
-        scores = np.minimum(scores, ANSWER_THRESHOLD - 0.01)
-        found = rows[np.asarray(leaning, dtype=np.intp)]
-        return SearchResult(
-            query, "did_you_mean", suggestions=self._hits(found, scores, len(found))
-        )
 
     def _explains(self, index: int, rest: str, rows: npt.NDArray[np.intp]) -> bool:
         """Whether item ``index`` is near in meaning to ``rest``, the words it did not match.
