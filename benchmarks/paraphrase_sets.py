@@ -69,7 +69,9 @@ def per_kind(
         kind = kind_of(question)
         result = retriever.search(question.text, today=question.today)
         offered = [hit.item.id for hit in result.hits]  # what `newsbot ask --json` calls results
-        ok = not offered if not question.expect else bool(offered) and offered[0] in question.expect
+        ok = (
+            not offered if not question.expect else bool(offered) and offered[0] in question.expect
+        )
         right[kind] += ok
         asked[kind] += 1
         if not ok:

@@ -121,9 +121,13 @@ def _numeric(
     day, month = (b, a) if b > 12 >= a else (a, b)
     if a <= 12 and b <= 12 and a != b and known:
         first, second = _day(year, b, a), _day(year, a, b)
-        if first is not None and second is not None:
-            if first[0] not in known and second[0] in known:
-                return second
+        if (
+            first is not None
+            and second is not None
+            and first[0] not in known
+            and second[0] in known
+        ):
+            return second
     return _day(year, month, day)
 
 

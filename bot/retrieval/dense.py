@@ -1,4 +1,4 @@
-"""A sentence encoder for meaning (all-MiniLM-L6-v2, int8 ONNX) and an on-disk cache of its vectors.
+"""A sentence encoder (all-MiniLM-L6-v2, int8 ONNX) and an on-disk cache of its item vectors.
 
 Static word vectors (``embeddings``) know that "sailors" is near "seafarers", but not that "the
 boats aren't running" is about a ferry strike; a small transformer does. The model ships inside
@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,7 @@ CACHE_ENV = "NEWSBOT_EMBEDDING_CACHE"
 """Where the item vectors are kept; empty keeps them in memory only."""
 DEFAULT_CACHE_DIR = Path("data") / "embeddings"
 KEY_BYTES = 16
+RECENT_QUERIES = 64
 
 
 class MiniLMEncoder:
@@ -82,7 +84,11 @@ class MiniLMEncoder:
                 n = lengths[row]
                 ids[r, :n] = encodings[row].ids
                 mask[r, :n] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            feeds = {
+                "input_ids": ids,
+                "attention_mask": mask,
+                "token_type_ids": np.zeros_like(ids),
+            }
             with self._lock:
                 hidden = self._session.run(None, feeds)[0]
             weights = mask[:, :, np.newaxis].astype(np.float32)
@@ -208,6 +214,8 @@ class CachedEmbedder:
         self.cache = cache
         self.embedded = 0
         """How many texts went through the model (the rest came from the cache)."""
+        self._recent: OrderedDict[str, Matrix] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def dim(self) -> int:
@@ -224,8 +232,21 @@ class CachedEmbedder:
         return out
 
     def embed_query(self, text: str) -> Matrix:
-        """A question's vector, not kept: questions are many and mostly asked once."""
-        return self.inner.embed([text])[0]
+        """A question's vector, not kept on disk: questions are many and mostly asked once.
+
+        The last few are kept in memory: one search asks for the same text more than once.
+        """
+        with self._recent_lock:
+            vector = self._recent.get(text)
+            if vector is not None:
+                self._recent.move_to_end(text)
+                return vector
+        vector = np.ascontiguousarray(self.inner.embed([text])[0], dtype=np.float32)
+        with self._recent_lock:
+            self._recent[text] = vector
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
 
 
 def load_minilm(cache_dir: Path | None = None, threads: int = 1) -> CachedEmbedder:

@@ -26,7 +26,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Final, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -120,9 +120,9 @@ class _Default(enum.Enum):
     DENSE = enum.auto()
 
 
-DEFAULT_EMBEDDER = _Default.EMBEDDER
+DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
 """Use the process-wide WordLlama model (``embeddings.default_embedder``)."""
-DEFAULT_DENSE = _Default.DENSE
+DEFAULT_DENSE: Final = _Default.DENSE
 """Use the process-wide sentence encoder with its disk cache (``dense.default_dense``)."""
 
 
@@ -217,8 +217,10 @@ class Retriever(Generic[ItemT]):
         """How many answers are kept; 0 searches every question afresh."""
         self._answers_lock = threading.Lock()  # ``search`` may run in several threads
         self._latest: tuple[int, list[int]] = (-1, [])
-        self._embedder = default_embedder() if embedder is DEFAULT_EMBEDDER else embedder
-        self._dense = default_dense() if dense is DEFAULT_DENSE else dense
+        self._embedder: Embedder | None = (
+            default_embedder() if isinstance(embedder, _Default) else embedder
+        )
+        self._dense: Embedder | None = default_dense() if isinstance(dense, _Default) else dense
         self._lexical = LexicalIndex()
         self._items: list[ItemT] = []
         self._index_of: dict[str, int] = {}
@@ -453,9 +455,10 @@ class Retriever(Generic[ItemT]):
             return None
         found = np.asarray(kept, dtype=np.intp)
         lead = np.minimum((best - middle) / (2 * DENSE_SPREAD), 1.0)
-        scores = ANSWER_THRESHOLD + (1 - ANSWER_THRESHOLD) * lead * (
-            self._dense_vectors[found] @ query
-        ) / best
+        scores = (
+            ANSWER_THRESHOLD
+            + (1 - ANSWER_THRESHOLD) * lead * (self._dense_vectors[found] @ query) / best
+        )
         return found, np.asarray(np.maximum(scores, ANSWER_THRESHOLD), dtype=np.float32)
 
     def _dense_ranking(
@@ -643,7 +646,7 @@ def _embed_query(dense: Embedder, text: str) -> npt.NDArray[np.float32]:
     if embed_query is not None:
         vector: npt.NDArray[np.float32] = embed_query(text)
         return vector
-    return dense.embed([text])[0]
+    return np.ascontiguousarray(dense.embed([text])[0], dtype=np.float32)
 
 
 def _question_text(query: str) -> str:
