@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from bot.retrieval.embeddings import Embedder, Matrix, normalize_rows
+from bot.retrieval.embeddings import Embedder, Matrix, default_embedder, normalize_rows
 
 logger = logging.getLogger(__name__)
 
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+WORD_MODEL_ID = "wordllama-l2_supercat-256"
 TOKENIZER = Path(__file__).parent / "data" / "minilm_tokenizer.json"
 MAX_TOKENS = 128
 """Items are cut to this many tokens (a title and a two-sentence summary fit in about 70)."""
@@ -98,11 +99,13 @@ class MiniLMEncoder:
 
 
 class EmbeddingCache:
-    """Vectors by text hash, in memory and (with ``folder``) in two append-only files.
+    """Vectors by text hash: in memory, or (with ``folder``) in two append-only files.
 
     ``keys.bin`` holds 16-byte hashes and ``vectors.f32`` the rows in the same order; a row is
     written before its key, so a crash mid-write leaves at most a vector without a key, ignored.
-    Several processes may share a folder: appends hold an exclusive lock.
+    On disk the vectors are memory-mapped, not copied: a warm start reads only the keys, and
+    the rows the retriever asks for come from the page cache. Several processes may share a
+    folder: appends hold an exclusive lock.
     """
 
     def __init__(self, folder: Path | None, model_id: str, dim: int) -> None:
@@ -110,14 +113,14 @@ class EmbeddingCache:
         self.dim = dim
         self._lock = threading.Lock()
         self._rows: dict[bytes, int] = {}
-        self._vectors: Matrix = np.zeros((0, dim), dtype=np.float32)
-        self._size = 0
+        self._memory: Matrix = np.zeros((0, dim), dtype=np.float32)  # without a folder
+        self._mapped: Matrix = np.zeros((0, dim), dtype=np.float32)  # with one
         self.folder = folder / model_id if folder is not None else None
         if self.folder is not None:
             self._load()
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._rows)
 
     def key(self, text: str) -> bytes:
         digest = hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES, person=b"newsbot")
@@ -131,34 +134,45 @@ class EmbeddingCache:
         keys_path, vectors_path = self._paths()
         try:
             keys = keys_path.read_bytes()
-            vectors = np.fromfile(vectors_path, dtype=np.float32)
+            rows = vectors_path.stat().st_size // (4 * self.dim)
         except FileNotFoundError:
             return
         except OSError as exc:
             logger.warning("embedding cache %s unreadable, starting empty: %s", self.folder, exc)
             return
-        count = min(len(keys) // KEY_BYTES, len(vectors) // self.dim)
-        self._vectors = vectors[: count * self.dim].reshape(count, self.dim)
+        count = min(len(keys) // KEY_BYTES, rows)
         self._rows = {keys[i * KEY_BYTES : (i + 1) * KEY_BYTES]: i for i in range(count)}
-        self._size = count
+        self._remap()
+
+    def _remap(self) -> None:
+        """Map the vectors file as it is now (it only grows)."""
+        _, vectors_path = self._paths()
+        try:
+            rows = vectors_path.stat().st_size // (4 * self.dim)
+            if rows:
+                mapped = np.memmap(
+                    vectors_path, dtype=np.float32, mode="r", shape=(rows, self.dim)
+                )
+                self._mapped = mapped
+        except (OSError, ValueError) as exc:
+            logger.warning("embedding cache %s unreadable: %s", self.folder, exc)
+            self._rows = {}
 
     def get(self, keys: Sequence[bytes]) -> tuple[Matrix, list[int]]:
         """The cached rows for ``keys`` (zeros where missing) and the positions missing."""
         out = np.zeros((len(keys), self.dim), dtype=np.float32)
-        missing: list[int] = []
         with self._lock:
-            rows, vectors = self._rows, self._vectors
+            rows = self._rows
             found = [(i, rows[k]) for i, k in enumerate(keys) if k in rows]
             missing = [i for i, k in enumerate(keys) if k not in rows]
+            vectors = self._memory if self.folder is None else self._mapped
         if found:
             at, where = zip(*found, strict=True)
             out[list(at)] = vectors[list(where)]
         return out, missing
 
     def put(self, keys: Sequence[bytes], vectors: Matrix) -> None:
-        """Keep ``vectors`` under ``keys``, on disk too when the cache has a folder."""
-        if not keys:
-            return
+        """Keep ``vectors`` under ``keys``, on disk when the cache has a folder."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with self._lock:
             new = [i for i, k in enumerate(keys) if k not in self._rows]
@@ -166,34 +180,39 @@ class EmbeddingCache:
                 return
             keys = [keys[i] for i in new]
             vectors = vectors[new]
-            start = self._size
-            needed = start + len(keys)
-            if needed > len(self._vectors):
-                grown = np.zeros((max(needed, 2 * len(self._vectors)), self.dim), np.float32)
-                grown[:start] = self._vectors[:start]
-                self._vectors = grown
-            self._vectors[start:needed] = vectors
+            if self.folder is None:
+                start = len(self._memory)
+                self._memory = np.concatenate([self._memory, vectors]) if start else vectors
+            else:
+                written = self._append(keys, vectors)
+                if written is None:
+                    return
+                start = written
+                self._remap()
             for offset, key in enumerate(keys):
                 self._rows.setdefault(key, start + offset)
-            self._size = needed
-            if self.folder is not None:
-                self._append(keys, vectors)
 
-    def _append(self, keys: Sequence[bytes], vectors: Matrix) -> None:
+    def _append(self, keys: Sequence[bytes], vectors: Matrix) -> int | None:
+        """Append to the files; the row number of the first new row, None if not written."""
+        assert self.folder is not None
         keys_path, vectors_path = self._paths()
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            with _locked(self.folder / "lock"):  # type: ignore[operator]
-                # Rows first, keys last: a key never points past the rows on disk. Two
-                # files grown by other processes are cut to the shorter one on the next load.
-                have_keys = keys_path.stat().st_size // KEY_BYTES if keys_path.exists() else 0
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with _locked(self.folder / "lock"):
+                # Rows first, keys last: a key never points past the rows on disk; rows left
+                # without keys by a crash are cut off here, under the lock.
+                have = keys_path.stat().st_size // KEY_BYTES if keys_path.exists() else 0
+                with open(keys_path, "ab") as out:
+                    out.truncate(have * KEY_BYTES)
                 with open(vectors_path, "ab") as out:
-                    out.truncate(have_keys * self.dim * 4)
+                    out.truncate(have * self.dim * 4)
                     out.write(vectors.tobytes())
                 with open(keys_path, "ab") as out:
                     out.write(b"".join(keys))
+                return have
         except OSError as exc:
             logger.warning("embedding cache %s not written: %s", self.folder, exc)
+            return None
 
 
 @contextlib.contextmanager
@@ -273,3 +292,12 @@ def default_dense() -> CachedEmbedder | None:
     except Exception as exc:  # no sentence model means fewer paraphrases, never a crashed bot
         logger.warning("sentence encoder unavailable, meaning from word vectors only: %s", exc)
         return None
+
+
+@lru_cache(maxsize=1)
+def default_word_vectors() -> CachedEmbedder | None:
+    """The process-wide WordLlama model, its item vectors cached like the encoder's."""
+    inner = default_embedder()
+    if inner is None:
+        return None
+    return CachedEmbedder(inner, EmbeddingCache(cache_dir_from_env(), WORD_MODEL_ID, inner.dim))

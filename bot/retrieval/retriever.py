@@ -32,8 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.retrieval.dates import DateQuery, parse_date_query
-from bot.retrieval.dense import default_dense
-from bot.retrieval.embeddings import Embedder, Matrix, default_embedder
+from bot.retrieval.dense import default_dense, default_word_vectors
+from bot.retrieval.embeddings import Embedder, Matrix
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
 from bot.retrieval.text import MAX_QUERY_CHARS, normalize
 
@@ -121,7 +121,8 @@ class _Default(enum.Enum):
 
 
 DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
-"""Use the process-wide WordLlama model (``embeddings.default_embedder``)."""
+"""Use the process-wide WordLlama model (``embeddings.default_embedder``), its item vectors
+cached on disk beside the sentence encoder's (``dense.default_word_vectors``)."""
 DEFAULT_DENSE: Final = _Default.DENSE
 """Use the process-wide sentence encoder with its disk cache (``dense.default_dense``)."""
 
@@ -218,7 +219,7 @@ class Retriever(Generic[ItemT]):
         self._answers_lock = threading.Lock()  # ``search`` may run in several threads
         self._latest: tuple[int, list[int]] = (-1, [])
         self._embedder: Embedder | None = (
-            default_embedder() if isinstance(embedder, _Default) else embedder
+            default_word_vectors() if isinstance(embedder, _Default) else embedder
         )
         self._dense: Embedder | None = default_dense() if isinstance(dense, _Default) else dense
         self._lexical = LexicalIndex()
@@ -397,7 +398,7 @@ class Retriever(Generic[ItemT]):
         topic = _unmatched_text(units, 0)
         query: npt.NDArray[np.float32] | None = None
         if self._embedder is not None and size and topic:
-            query = self._embedder.embed([topic])[0]
+            query = _embed_query(self._embedder, topic)
             if not _words_suffice(lexical[pools[0]], exact_top):
                 pools.append(self._semantic_pool(query, size, allowed, within is not None))
         candidates = np.unique(np.concatenate(pools))
@@ -545,7 +546,7 @@ class Retriever(Generic[ItemT]):
         wanted = [i for i, text in enumerate(texts) if text]
         if not wanted:
             return rest
-        vectors = self._embedder.embed([texts[i] for i in wanted])
+        vectors = [_embed_query(self._embedder, texts[i]) for i in wanted]
         for vector, i in zip(vectors, wanted, strict=True):
             group = matched == masks[i]
             rest[group] = self._vectors[candidates[group]] @ vector
