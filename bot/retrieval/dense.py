@@ -43,6 +43,8 @@ CACHE_ENV = "NEWSBOT_EMBEDDING_CACHE"
 DEFAULT_CACHE_DIR = Path("data") / "embeddings"
 KEY_BYTES = 16
 RECENT_QUERIES = 64
+MANY = 1000
+"""Embedding this many texts at once is worth a line in the log (it takes a while)."""
 
 
 class MiniLMEncoder:
@@ -244,6 +246,12 @@ class CachedEmbedder:
         keys = [self.cache.key(text) for text in texts]
         out, missing = self.cache.get(keys)
         if missing:
+            if len(missing) >= MANY:
+                logger.info(
+                    "embedding %d texts not in the cache %s (once; later starts read them)",
+                    len(missing),
+                    self.cache.folder or "(memory)",
+                )
             fresh = self.inner.embed([texts[i] for i in missing])
             self.embedded += len(missing)
             out[missing] = fresh
