@@ -1,20 +1,26 @@
 """Ranking news items for a question: words, typos, meaning and dates fused into one score.
 
-A ``Retriever`` indexes its items once (word postings, one embedding row per item) and answers
+A ``Retriever`` indexes its items once (word postings, two embedding rows per item) and answers
 each question by
 
 1. cutting it to ``MAX_QUERY_CHARS`` and normalising it;
 2. taking out a date expression or a wish for the newest news (``dates.parse_date_query``);
 3. scoring the remaining topic: the weighted coverage of its words (``lexical``) and the cosine of
-   its embedding (``embeddings``), both over a bounded candidate set, fused into a score in
-   [0, 1] whose thresholds mean the same on every corpus:
+   its WordLlama embedding (``embeddings``), both over a bounded candidate set, fused into a
+   score in [0, 1] whose thresholds mean the same on every corpus:
 
    * ``score >= ANSWER_THRESHOLD``: the item is about the question;
    * ``SUGGEST_THRESHOLD <= score < ANSWER_THRESHOLD``: perhaps ("did you mean ...?");
    * below: not relevant; the bot says it found nothing.
 
-Cost per item: about 1 KiB for its embedding (256 float32), ~0.5 KiB of postings, and the
-the item itself. Adding an item appends to both; nothing is rebuilt.
+4. when the words do not answer (a question in other words: "the boats aren't running" for a
+   ferry strike), asking the sentence encoder (``dense``, all-MiniLM-L6-v2): its best item is
+   an answer only if it stands out from the rest of the corpus for this question and is near in
+   meaning to the question's words it does not match (``_meaning``).
+
+Cost per item: about 2.5 KiB for its two embeddings (256 + 384 float32), ~0.5 KiB of postings,
+and the item itself; the embeddings come from an on-disk cache keyed by the item's text, so a
+restart embeds nothing. Adding an item appends to all three; nothing is rebuilt.
 """
 
 from __future__ import annotations
@@ -475,7 +481,8 @@ class Retriever(Generic[ItemT]):
         if not len(alive):
             return None
         query = _embed_query(self._dense, text)
-        every = self._dense_vectors[alive] @ query
+        # One pass over the rows in place (indexing them first would copy the whole matrix).
+        every = (self._dense_vectors[:size] @ query)[alive]
         middle = float(np.median(every)) if len(alive) >= DENSE_SMALL else DENSE_UNRELATED
         if within is None:
             rows, cosine = alive, every
@@ -501,7 +508,8 @@ class Retriever(Generic[ItemT]):
             return False
         if len(rows) < DENSE_SMALL:
             return True
-        middle = float(np.median(self._dense_vectors[rows] @ vector))
+        size = int(rows.max()) + 1
+        middle = float(np.median((self._dense_vectors[:size] @ vector)[rows]))
         return cosine - middle >= DENSE_LEFTOVER_SPREAD
 
     def _lexical_pool(self, lexical: Matrix, size: int) -> npt.NDArray[np.intp]:
