@@ -14,7 +14,7 @@ import pytest
 from bot.cli import main
 from bot.knowledge.models import NewsItem, slugify
 from bot.knowledge.store import write_knowledge
-from bot.retrieval import Retriever
+from bot.retrieval import Retriever, parse_date_query
 from bot.retrieval.dense import (
     MODEL_ID,
     CachedEmbedder,
@@ -269,3 +269,32 @@ def test_ask_json_tells_the_kind_and_the_suggestions(
     nothing = json.loads(capsys.readouterr().out)
     assert nothing["kind"] == "nothing"
     assert nothing["results"] == [] and nothing["suggestions"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("from 1 to 5 may 2025", "2025-05-01", "2025-05-05"),
+        ("sept 1-15, 2024", "2024-09-01", "2024-09-15"),
+        ("early march 2025", "2025-03-01", "2025-03-10"),
+        ("the second half of october 2024", "2024-10-16", "2024-10-31"),
+        ("end of may 2025", "2025-05-21", "2025-05-31"),
+        ("anything on christmas day 2024", "2024-12-25", "2024-12-25"),
+        ("12/03/2025", "2025-03-12", "2025-03-12"),
+    ],
+)
+def test_more_ways_of_saying_a_date(text: str, start: str, end: str) -> None:
+    when = parse_date_query(text, today=TODAY)
+    assert (when.start, when.end) == (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    assert when.topic == ""
+
+
+def test_a_holiday_without_a_preposition_is_a_topic() -> None:
+    when = parse_date_query("christmas illuminations downtown", today=TODAY)
+    assert not when.has_range
+
+
+def test_day_or_month_first_follows_the_days_that_have_news() -> None:
+    known = {dt.date(2025, 12, 3)}
+    when = parse_date_query("12/03/2025", today=TODAY, known_dates=known)
+    assert when.start == dt.date(2025, 12, 3)
