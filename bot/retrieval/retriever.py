@@ -82,8 +82,10 @@ DENSE_SPREAD = 0.2
 """The best item's lead over the median item of the corpus."""
 DENSE_GAP = 0.02
 """The best item's lead over the runner-up: two look-alikes tied is not an answer."""
-DENSE_LEFTOVER = 0.3
+DENSE_LEFTOVER = 0.2
 """The least cosine between the item and the question's words it does not match."""
+DENSE_LEFTOVER_SHARE = 0.5
+"""And at least this share of the whole question's cosine with the item."""
 DENSE_LEFTOVER_SPREAD = 0.15
 """And its lead over the corpus's median item for those words."""
 DENSE_OVERWHELMING = 3 * DENSE_SPREAD
@@ -455,7 +457,8 @@ class Retriever(Generic[ItemT]):
             mask = int(coverage.matched[index])
             rest = _unmatched_text(units, mask) if mask else ""
             overwhelming = cosine_of[int(index)] - middle >= DENSE_OVERWHELMING
-            if rest and not overwhelming and not self._explains(int(index), rest, rows):
+            whole = cosine_of[int(index)]
+            if rest and not overwhelming and not self._explains(int(index), rest, rows, whole):
                 continue
             kept.append(int(index))
         if not kept or kept[0] != int(picked[0]):
@@ -495,7 +498,7 @@ class Retriever(Generic[ItemT]):
         order = order[np.argsort(-cosine[order], kind="stable")]
         return rows, cosine, order, middle, query
 
-    def _explains(self, index: int, rest: str, rows: npt.NDArray[np.intp]) -> bool:
+    def _explains(self, index: int, rest: str, rows: npt.NDArray[np.intp], whole: float) -> bool:
         """Whether item ``index`` is near in meaning to ``rest``, the words it did not match.
 
         Near on an absolute scale, and nearer than the corpus's median item by a clear margin:
@@ -504,7 +507,7 @@ class Retriever(Generic[ItemT]):
         assert self._dense is not None
         vector = _embed_query(self._dense, rest)
         cosine = float(self._dense_vectors[index] @ vector)
-        if cosine < DENSE_LEFTOVER:
+        if cosine < DENSE_LEFTOVER or cosine < DENSE_LEFTOVER_SHARE * whole:
             return False
         if len(rows) < DENSE_SMALL:
             return True
