@@ -1,8 +1,9 @@
 """Per-kind figures for newsbot on the paraphrase sets and the practice set.
 
 ``python -m benchmarks.paraphrase_sets`` prints hit@1 per kind (negatives: rejected) for the
-seed, garden and county paraphrase sets (tests/eval; written before tuning, never fitted) and,
-beside them, for the practice set in ``../shared/practice`` when it is there.
+seed, garden and county paraphrase sets (tests/eval; written before tuning, then tuned on), the
+held-out health agency set (written after the constants were chosen, never tuned on) and,
+beside them, the practice set in ``../shared/practice`` when it is there (not tuned on).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ OWN_SETS = {
     "seed paraphrases": ROOT / "tests/eval/seed_paraphrases.yaml",
     "garden paraphrases": ROOT / "tests/eval/garden/paraphrases.yaml",
     "county (valley)": ROOT / "tests/eval/valley/questions.yaml",
+    "held out (health agency)": ROOT / "tests/eval/heldout/questions.yaml",
 }
 PRACTICE = ROOT.parent / "shared" / "practice"
 PRACTICE_TODAY = dt.date(2025, 7, 1)

@@ -14,6 +14,7 @@ PARAPHRASE_SETS = [
     ROOT / "tests/eval/seed_paraphrases.yaml",
     ROOT / "tests/eval/garden/paraphrases.yaml",
     ROOT / "tests/eval/valley/questions.yaml",
+    ROOT / "tests/eval/heldout/questions.yaml",
 ]
 
 
