@@ -183,8 +183,13 @@ class EmbeddingCache:
             keys = [keys[i] for i in new]
             vectors = vectors[new]
             if self.folder is None:
-                start = len(self._memory)
-                self._memory = np.concatenate([self._memory, vectors]) if start else vectors
+                start = len(self._rows)
+                needed = start + len(keys)
+                if needed > len(self._memory):  # doubling: adding one item copies nothing
+                    grown = np.zeros((max(needed, 2 * len(self._memory)), self.dim), np.float32)
+                    grown[:start] = self._memory[:start]
+                    self._memory = grown
+                self._memory[start:needed] = vectors
             else:
                 written = self._append(keys, vectors)
                 if written is None:

@@ -96,6 +96,8 @@ DENSE_TIE = 0.04
 DENSE_SMALL = 8
 """With fewer items the median says little; a typical unrelated cosine stands in for it."""
 DENSE_UNRELATED = 0.1
+MEDIAN_SAMPLE = 4096
+"""The median of a corpus's cosines is taken over an even sample of this many rows."""
 
 Kind = Literal["answer", "did_you_mean", "nothing", "latest", "date"]
 
@@ -486,7 +488,7 @@ class Retriever(Generic[ItemT]):
         query = _embed_query(self._dense, text)
         # One pass over the rows in place (indexing them first would copy the whole matrix).
         every = (self._dense_vectors[:size] @ query)[alive]
-        middle = float(np.median(every)) if len(alive) >= DENSE_SMALL else DENSE_UNRELATED
+        middle = self._median(every, len(alive))
         if within is None:
             rows, cosine = alive, every
         else:
@@ -511,9 +513,16 @@ class Retriever(Generic[ItemT]):
             return False
         if len(rows) < DENSE_SMALL:
             return True
-        size = int(rows.max()) + 1
-        middle = float(np.median((self._dense_vectors[:size] @ vector)[rows]))
+        sample = rows[:: max(1, len(rows) // MEDIAN_SAMPLE)]
+        middle = self._median(self._dense_vectors[sample] @ vector, len(rows))
         return cosine - middle >= DENSE_LEFTOVER_SPREAD
+
+    @staticmethod
+    def _median(cosine: Matrix, corpus: int) -> float:
+        """The corpus's median cosine, from an even sample of at most ``MEDIAN_SAMPLE`` rows."""
+        if corpus < DENSE_SMALL:
+            return DENSE_UNRELATED
+        return float(np.median(cosine[:: max(1, len(cosine) // MEDIAN_SAMPLE)]))
 
     def _lexical_pool(self, lexical: Matrix, size: int) -> npt.NDArray[np.intp]:
         """The best word matches; among equal ones (common in big corpora) the newest."""
