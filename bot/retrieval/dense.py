@@ -43,6 +43,7 @@ CACHE_ENV = "NEWSBOT_EMBEDDING_CACHE"
 DEFAULT_CACHE_DIR = Path("data") / "embeddings"
 KEY_BYTES = 16
 RECENT_QUERIES = 64
+RECENT_WORDS = 8192
 MANY = 1000
 """Embedding this many texts at once is worth a line in the log (it takes a while)."""
 
@@ -241,6 +242,7 @@ class CachedEmbedder:
         self.embedded = 0
         """How many texts went through the model (the rest came from the cache)."""
         self._recent: OrderedDict[str, Matrix] = OrderedDict()
+        self._words: OrderedDict[str, Matrix] = OrderedDict()
         self._recent_lock = threading.Lock()
 
     @property
@@ -279,6 +281,25 @@ class CachedEmbedder:
             while len(self._recent) > RECENT_QUERIES:
                 self._recent.popitem(last=False)
         return vector
+
+    def embed_words(self, words: Sequence[str]) -> Matrix:
+        """Vectors of single words (an item's, a question's), the last few thousand kept."""
+        out = np.zeros((len(words), self.dim), dtype=np.float32)
+        with self._recent_lock:
+            missing = [i for i, w in enumerate(words) if w not in self._words]
+            for i, word in enumerate(words):
+                vector = self._words.get(word)
+                if vector is not None:
+                    out[i] = vector
+        if missing:
+            fresh = self.inner.embed([words[i] for i in missing])
+            out[missing] = fresh
+            with self._recent_lock:
+                for i, vector in zip(missing, fresh, strict=True):
+                    self._words[words[i]] = vector
+                while len(self._words) > RECENT_WORDS:
+                    self._words.popitem(last=False)
+        return out
 
 
 def load_minilm(cache_dir: Path | None = None, threads: int = 1) -> CachedEmbedder:

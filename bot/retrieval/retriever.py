@@ -41,7 +41,7 @@ from bot.retrieval.dates import DateQuery, parse_date_query
 from bot.retrieval.dense import default_dense, default_word_vectors
 from bot.retrieval.embeddings import Embedder, Matrix
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
-from bot.retrieval.text import MAX_QUERY_CHARS, normalize
+from bot.retrieval.text import MAX_QUERY_CHARS, content_words, normalize
 
 ANSWER_THRESHOLD = 0.5
 SUGGEST_THRESHOLD = 0.3
@@ -85,8 +85,10 @@ DENSE_GAP = 0.02
 DENSE_LEFTOVER = 0.2
 """The least cosine between the item and the question's words it does not match."""
 DENSE_LEFTOVER_SHARE = 0.5
-"""And at least this share of the whole question's cosine with the item."""
+"""And at least this share of the whole question's cosine with the item (or synonyms)."""
 DENSE_LEFTOVER_SPREAD = 0.15
+DENSE_SYNONYM = 0.5
+"""Or most of those words have a word in the item at least this near ("shot": "vaccination")."""
 """And its lead over the corpus's median item for those words."""
 DENSE_OVERWHELMING = 3 * DENSE_SPREAD
 """A lead this large settles which item is meant, whatever the unmatched words say: a long
@@ -509,13 +511,30 @@ class Retriever(Generic[ItemT]):
         assert self._dense is not None
         vector = _embed_query(self._dense, rest)
         cosine = float(self._dense_vectors[index] @ vector)
-        if cosine < DENSE_LEFTOVER or cosine < DENSE_LEFTOVER_SHARE * whole:
+        if cosine < DENSE_LEFTOVER:
             return False
-        if len(rows) < DENSE_SMALL:
-            return True
-        sample = rows[:: max(1, len(rows) // MEDIAN_SAMPLE)]
-        middle = self._median(self._dense_vectors[sample] @ vector, len(rows))
-        return cosine - middle >= DENSE_LEFTOVER_SPREAD
+        if len(rows) >= DENSE_SMALL:
+            sample = rows[:: max(1, len(rows) // MEDIAN_SAMPLE)]
+            middle = self._median(self._dense_vectors[sample] @ vector, len(rows))
+            if cosine - middle < DENSE_LEFTOVER_SPREAD:
+                return False
+        return cosine >= DENSE_LEFTOVER_SHARE * whole or self._words_have_synonyms(index, rest)
+
+    def _words_have_synonyms(self, index: int, rest: str) -> bool:
+        """Whether most words of ``rest`` have a near synonym among item ``index``'s words.
+
+        "shot" has "vaccination" beside it and "scientists" "researchers"; "pacemaker" has no
+        word nearer than "pump": a sibling, not the same thing.
+        """
+        assert self._dense is not None
+        asked = rest.split()
+        item = self._items[index]
+        own = sorted(set(content_words(f"{item.title} {item.summary}")))
+        if not asked or not own:
+            return False
+        vectors = _embed_words(self._dense, [*asked, *own])
+        nearest = (vectors[: len(asked)] @ vectors[len(asked) :].T).max(axis=1)
+        return 2 * int((nearest >= DENSE_SYNONYM).sum()) >= len(asked)
 
     @staticmethod
     def _median(cosine: Matrix, corpus: int) -> float:
@@ -660,6 +679,14 @@ class Retriever(Generic[ItemT]):
 def dense_text(item: Searchable) -> str:
     """What the sentence encoder reads of an item (and what its cache is keyed by)."""
     return f"{item.title}. {item.summary}"
+
+
+def _embed_words(dense: Embedder, words: Sequence[str]) -> Matrix:
+    embed_words = getattr(dense, "embed_words", None)
+    if embed_words is not None:
+        vectors: Matrix = embed_words(words)
+        return vectors
+    return dense.embed(words)
 
 
 def _embed_query(dense: Embedder, text: str) -> npt.NDArray[np.float32]:
