@@ -33,7 +33,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     retriever = Retriever(load_knowledge(path))
     result = retriever.search(args.question, limit=args.limit)
     if args.json:
-        payload = {"query": args.question, "results": [hit.to_json() for hit in result.hits]}
+        payload = {
+            "query": args.question,
+            "kind": result.kind,
+            "results": [hit.to_json() for hit in result.hits],
+            "suggestions": [hit.to_json() for hit in result.suggestions],
+        }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     if not result.hits:

@@ -14,6 +14,9 @@ pytest_plugins = ["conftest_storage", "conftest_bot"]
 # With filterwarnings = ["error"] every 429 would surface as that warning instead of
 # RetryAfter. Opting in to the future behaviour makes those periods datetime.timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+# Item embeddings are kept in memory only (the process-wide encoder's cache), never in the
+# work tree's data/; the tests of the disk cache give it a folder of their own.
+os.environ.setdefault("NEWSBOT_EMBEDDING_CACHE", "")
 
 
 @pytest.fixture

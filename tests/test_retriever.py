@@ -24,6 +24,7 @@ from bot.retrieval import (
 )
 from bot.retrieval import embeddings as embeddings_module
 from bot.retrieval.aliases import find_aliases
+from bot.retrieval.dense import default_word_vectors
 from bot.retrieval.embeddings import Matrix
 from bot.retrieval.text import analyze, fold_spelling, normalize
 
@@ -407,8 +408,10 @@ def test_words_alone_still_answer_when_there_is_no_model() -> None:
 @pytest.fixture
 def no_cached_embedder() -> Iterator[None]:
     default_embedder.cache_clear()
+    default_word_vectors.cache_clear()  # the process-wide model with its vector cache
     yield
     default_embedder.cache_clear()
+    default_word_vectors.cache_clear()
 
 
 def test_a_model_that_cannot_load_is_logged_once_and_search_goes_on(

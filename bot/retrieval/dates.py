@@ -116,8 +116,74 @@ def _numeric(
     a, b, year = int(m["a"]), int(m["b"]), int(m["y"])
     if year < 100:
         year += 2000
-    # Day first (28/05/2021) as most of the world writes it; month first only when it must be.
+    # Day first (28/05/2021) as most of the world writes it; month first when it must be, or
+    # when only that reading has news (03/12 in an American paper is the 12th of March).
     day, month = (b, a) if b > 12 >= a else (a, b)
+    if a <= 12 and b <= 12 and a != b and known:
+        first, second = _day(year, b, a), _day(year, a, b)
+        if (
+            first is not None
+            and second is not None
+            and first[0] not in known
+            and second[0] in known
+        ):
+            return second
+    return _day(year, month, day)
+
+
+def _day_range(
+    m: re.Match[str], today: dt.date, known: Collection[dt.date]
+) -> tuple[dt.date, dt.date] | None:
+    """ "between 1 and 15 September 2024", "from Sept 1 to 15", "1-15 September 2024"."""
+    month = _month_number(m["month"])
+    first, last = sorted((int(m["day"]), int(m["day2"])))
+    year = int(m["year"]) if m["year"] else _infer_year(today, known, month, first)
+    start, end = _day(year, month, first), _day(year, month, last)
+    if start is None or end is None:
+        return None
+    return start[0], end[0]
+
+
+def _month_part(
+    m: re.Match[str], today: dt.date, known: Collection[dt.date]
+) -> tuple[dt.date, dt.date] | None:
+    """ "the first half of October 2024", "early March", "end of May"."""
+    month = _month_number(m["month"])
+    year = int(m["year"]) if m["year"] else _infer_year(today, known, month)
+    start, end = _month_range(year, month)
+    part = re.sub(r"\s+", " ", m["part"].lower())
+    if part in {"first half of", "early", "beginning of", "start of"}:
+        return start, start.replace(day=15 if "half" in part else 10)
+    if part in {"second half of"}:
+        return start.replace(day=16), end
+    if part in {"mid", "mid-", "middle of"}:
+        return start.replace(day=11), start.replace(day=20)
+    return start.replace(day=21), end  # late, end of
+
+
+_HOLIDAYS = {
+    "valentine's day": (2, 14),
+    "valentines day": (2, 14),
+    "valentine's": (2, 14),
+    "christmas day": (12, 25),
+    "christmas eve": (12, 24),
+    "christmas": (12, 25),
+    "boxing day": (12, 26),
+    "new year's day": (1, 1),
+    "new years day": (1, 1),
+    "new year's eve": (12, 31),
+    "new years eve": (12, 31),
+    "halloween": (10, 31),
+    "independence day": (7, 4),
+    "st patrick's day": (3, 17),
+}
+
+
+def _holiday(
+    m: re.Match[str], today: dt.date, known: Collection[dt.date]
+) -> tuple[dt.date, dt.date] | None:
+    month, day = _HOLIDAYS[re.sub(r"\s+", " ", m["holiday"].lower())]
+    year = int(m["year"]) if m["year"] else _infer_year(today, known, month, day)
     return _day(year, month, day)
 
 
@@ -210,7 +276,44 @@ def _weekday(
 
 
 _PREP = r"(?P<prep>\b(?:in|during|from|of|for|on|since|throughout|published|last|this)\s+)?"
+_DAY2 = r"(?P<day2>[0-3]?\d)(?:st|nd|rd|th)?"
+_TO = r"\s*(?:-|–|to|and|until|till)\s*"
+_HOLIDAY = (
+    r"(?P<holiday>"
+    + "|".join(re.escape(name) for name in sorted(_HOLIDAYS, key=len, reverse=True))
+    + ")"
+)
 _RULES: tuple[_Rule, ...] = (
+    _Rule(
+        re.compile(
+            rf"\b(?:between\s+|from\s+)?{_DAY}{_TO}{_DAY2}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?\b",
+            re.IGNORECASE,
+        ),
+        _day_range,
+    ),
+    _Rule(
+        re.compile(
+            rf"\b(?:between\s+|from\s+)?{_MONTH}\s+{_DAY}{_TO}{_DAY2}(?!\d)(?:,?\s+{_YEAR})?\b",
+            re.IGNORECASE,
+        ),
+        _day_range,
+    ),
+    _Rule(
+        re.compile(
+            r"\b(?:the\s+|in\s+the\s+)?(?P<part>(?:first|second)\s+half\s+of|early|late|mid-?"
+            r"|middle\s+of|beginning\s+of|start\s+of|end\s+of)\s*(?:the\s+)?"
+            rf"{_MONTH}(?:,?\s+{_YEAR})?\b",
+            re.IGNORECASE,
+        ),
+        _month_part,
+    ),
+    _Rule(
+        re.compile(
+            rf"\b(?:on|at|over|during)\s+(?:the\s+)?{_HOLIDAY}(?:\s+{_YEAR})?(?![\w'])",
+            re.IGNORECASE,
+        ),
+        _holiday,
+    ),
     _Rule(re.compile(r"\b(?P<year>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"), _iso),
     _Rule(re.compile(r"\b(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4}|\d{2})\b"), _numeric),
     _Rule(
@@ -250,6 +353,16 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
+# What is left of a dated question that asks only for that day's news ("what was reported
+# on ...", "Dec 9, 2024 headlines", "what was in the paper on ...").
+_DATE_ONLY = re.compile(
+    r"(?:\W*\b(?:any|anything|the|some|me|us|show|give|tell|send|please|pls|top|news|headlines?"
+    r"|updates?|stories|story|articles?|happening|happened|happen|what|whats|was|were|is|are"
+    r"|there|going|on|in|new|get|i|want|would|like|could|can|you|reported|report|published"
+    r"|posted|printed|written|came|come|out|paper|papers|newspaper|edition|did|do|say|said"
+    r"|from|of|for|that|day|date|during|between|range|period|a|an|all|everything|list)\b)+\W*"
+)
+
 _LEFTOVER = re.compile(
     r"\b(?:from|on|in|of|for|during|since|throughout|published|posted|dated|between|at|around)\s*$"
 )
@@ -280,8 +393,10 @@ def parse_date_query(
                 continue
             start, end = found
             before = _LEFTOVER.sub("", topic[: m.start()])
-            rest = f"{before} {topic[m.end() :]}"
-            return DateQuery(start, end, recency, _squash(rest))
+            rest = _squash(f"{before} {topic[m.end() :]}")
+            if _DATE_ONLY.fullmatch(rest.replace("'", "")):
+                rest = ""
+            return DateQuery(start, end, recency, rest)
     return DateQuery(None, None, recency, _squash(topic))
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.retrieval.text import analyze
+
 
 @dataclass(frozen=True, slots=True)
 class Question:
@@ -23,6 +25,8 @@ class Question:
     expect: frozenset[str]
     today: dt.date
     holdout: bool = False
+    kind: str = ""
+    """exact, paraphrase, typo, date, recency or negative; empty when the file does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +53,20 @@ def load_questions(path: Path, root: Path) -> QuestionSet:
             expect=frozenset(q.get("expect") or ()),
             today=_as_date(q.get("today", default_today)),
             holdout=bool(q.get("holdout", False)),
+            kind=str(q.get("kind", "")),
         )
         for q in data["questions"]
     )
     name = path.parent.name if path.stem == "questions" else path.stem.removesuffix("_questions")
     return QuestionSet(name, root / data["knowledge"], questions)
+
+
+def shared_content_words(question: str, text: str) -> set[str]:
+    """The content words ``question`` shares with ``text``, word forms folded ("strike/striking").
+
+    A paraphrase question shares none with its item's title and summary.
+    """
+    return set(analyze(question)) & set(analyze(text))
 
 
 def _as_date(value: object) -> dt.date:

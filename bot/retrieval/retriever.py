@@ -1,20 +1,26 @@
 """Ranking news items for a question: words, typos, meaning and dates fused into one score.
 
-A ``Retriever`` indexes its items once (word postings, one embedding row per item) and answers
+A ``Retriever`` indexes its items once (word postings, two embedding rows per item) and answers
 each question by
 
 1. cutting it to ``MAX_QUERY_CHARS`` and normalising it;
 2. taking out a date expression or a wish for the newest news (``dates.parse_date_query``);
 3. scoring the remaining topic: the weighted coverage of its words (``lexical``) and the cosine of
-   its embedding (``embeddings``), both over a bounded candidate set, fused into a score in
-   [0, 1] whose thresholds mean the same on every corpus:
+   its WordLlama embedding (``embeddings``), both over a bounded candidate set, fused into a
+   score in [0, 1] whose thresholds mean the same on every corpus:
 
    * ``score >= ANSWER_THRESHOLD``: the item is about the question;
    * ``SUGGEST_THRESHOLD <= score < ANSWER_THRESHOLD``: perhaps ("did you mean ...?");
    * below: not relevant; the bot says it found nothing.
 
-Cost per item: about 1 KiB for its embedding (256 float32), ~0.5 KiB of postings, and the
-the item itself. Adding an item appends to both; nothing is rebuilt.
+4. when the words do not answer (a question in other words: "the boats aren't running" for a
+   ferry strike), asking the sentence encoder (``dense``, all-MiniLM-L6-v2): its best item is
+   an answer only if it stands out from the rest of the corpus for this question and is near in
+   meaning to the question's words it does not match (``_meaning``).
+
+Cost per item: about 2.5 KiB for its two embeddings (256 + 384 float32), ~0.5 KiB of postings,
+and the item itself; the embeddings come from an on-disk cache keyed by the item's text, so a
+restart embeds nothing. Adding an item appends to all three; nothing is rebuilt.
 """
 
 from __future__ import annotations
@@ -26,15 +32,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Final, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.retrieval.dates import DateQuery, parse_date_query
-from bot.retrieval.embeddings import Embedder, Matrix, default_embedder
+from bot.retrieval.dense import default_dense, default_word_vectors
+from bot.retrieval.embeddings import Embedder, Matrix
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
-from bot.retrieval.text import MAX_QUERY_CHARS, normalize
+from bot.retrieval.text import MAX_QUERY_CHARS, content_words, normalize
 
 ANSWER_THRESHOLD = 0.5
 SUGGEST_THRESHOLD = 0.3
@@ -62,6 +69,37 @@ SEMANTIC_SHARE = 0.7
 LEXICAL_SHARE = 0.97
 LEXICAL_POWER = 1.5
 """Coverage is raised to this power: half the query's weight is a maybe, not an answer."""
+
+# Meaning by the sentence encoder (``dense``), for questions the words do not answer. Its cosine
+# is not compared with a fixed bar alone: the best item must stand out from the rest of the corpus
+# (its lead over the corpus's median item and over the runner-up), and when it shares some words
+# with the question, the words it does not share must still be near it in meaning, so that
+# "did Ellery Athletic fire the coach?" is not answered by an item about Ellery Athletic's
+# relegation. Chosen on the seed, garden and county paraphrase sets (tests/eval).
+DENSE_FLOOR = 0.25
+"""Below this cosine the sentence encoder sees no relation at all, whatever the corpus."""
+DENSE_SPREAD = 0.2
+"""The best item's lead over the median item of the corpus."""
+DENSE_GAP = 0.02
+"""The best item's lead over the runner-up: two look-alikes tied is not an answer."""
+DENSE_LEFTOVER = 0.2
+"""The least cosine between the item and the question's words it does not match."""
+DENSE_LEFTOVER_SHARE = 0.5
+"""And at least this share of the whole question's cosine with the item (or synonyms)."""
+DENSE_LEFTOVER_SPREAD = 0.15
+DENSE_SYNONYM = 0.5
+"""Or most of those words have a word in the item at least this near ("shot": "vaccination")."""
+"""And its lead over the corpus's median item for those words."""
+DENSE_OVERWHELMING = 3 * DENSE_SPREAD
+"""A lead this large settles which item is meant, whatever the unmatched words say: a long
+question that names the item and adds "how many people, what kind of jobs"."""
+DENSE_TIE = 0.04
+"""Other items this close to the best one in cosine are answers too ("soccer team")."""
+DENSE_SMALL = 8
+"""With fewer items the median says little; a typical unrelated cosine stands in for it."""
+DENSE_UNRELATED = 0.1
+MEDIAN_SAMPLE = 4096
+"""The median of a corpus's cosines is taken over an even sample of this many rows."""
 
 Kind = Literal["answer", "did_you_mean", "nothing", "latest", "date"]
 
@@ -91,10 +129,14 @@ ItemT = TypeVar("ItemT", bound=Searchable)
 
 class _Default(enum.Enum):
     EMBEDDER = enum.auto()
+    DENSE = enum.auto()
 
 
-DEFAULT_EMBEDDER = _Default.EMBEDDER
-"""Use the process-wide WordLlama model (``embeddings.default_embedder``)."""
+DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
+"""Use the process-wide WordLlama model (``embeddings.default_embedder``), its item vectors
+cached on disk beside the sentence encoder's (``dense.default_word_vectors``)."""
+DEFAULT_DENSE: Final = _Default.DENSE
+"""Use the process-wide sentence encoder with its disk cache (``dense.default_dense``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +221,7 @@ class Retriever(Generic[ItemT]):
         items: Sequence[ItemT],
         *,
         embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
+        dense: Embedder | Literal[_Default.DENSE] | None = DEFAULT_DENSE,
         cache_size: int = CACHE_SIZE,
     ) -> None:
         # Keyed by the number of rows too, so an ``add`` makes every earlier answer a miss.
@@ -187,7 +230,10 @@ class Retriever(Generic[ItemT]):
         """How many answers are kept; 0 searches every question afresh."""
         self._answers_lock = threading.Lock()  # ``search`` may run in several threads
         self._latest: tuple[int, list[int]] = (-1, [])
-        self._embedder = default_embedder() if embedder is DEFAULT_EMBEDDER else embedder
+        self._embedder: Embedder | None = (
+            default_word_vectors() if isinstance(embedder, _Default) else embedder
+        )
+        self._dense: Embedder | None = default_dense() if isinstance(dense, _Default) else dense
         self._lexical = LexicalIndex()
         self._items: list[ItemT] = []
         self._index_of: dict[str, int] = {}
@@ -195,6 +241,8 @@ class Retriever(Generic[ItemT]):
         dim = self._embedder.dim if self._embedder is not None else 0
         capacity = len(items) + GROWTH_ROWS
         self._vectors: Matrix = np.zeros((capacity, dim), dtype=np.float32)
+        dense_dim = self._dense.dim if self._dense is not None else 0
+        self._dense_vectors: Matrix = np.zeros((capacity, dense_dim), dtype=np.float32)
         self._ordinals = np.zeros(capacity, dtype=np.int32)
         self._alive = np.zeros(capacity, dtype=bool)
         self._size = 0
@@ -231,6 +279,11 @@ class Retriever(Generic[ItemT]):
                 chunk = items[first : first + EMBED_CHUNK]
                 rows = self._embedder.embed([f"{item.title}. {item.summary}" for item in chunk])
                 self._vectors[start + first : start + first + len(chunk)] = rows
+        if self._dense is not None:
+            for first in range(0, len(items), EMBED_CHUNK):
+                chunk = items[first : first + EMBED_CHUNK]
+                rows = self._dense.embed([dense_text(item) for item in chunk])
+                self._dense_vectors[start + first : start + first + len(chunk)] = rows
         self._lexical.add_many([Document(i.title, i.summary, tuple(i.tags)) for i in items])
         for offset, item in enumerate(items):
             index = start + offset
@@ -247,6 +300,9 @@ class Retriever(Generic[ItemT]):
     def _grow(self, capacity: int) -> None:
         vectors = np.zeros((capacity, self._vectors.shape[1]), dtype=np.float32)
         vectors[: self._size] = self._vectors[: self._size]
+        dense = np.zeros((capacity, self._dense_vectors.shape[1]), dtype=np.float32)
+        dense[: self._size] = self._dense_vectors[: self._size]
+        self._dense_vectors = dense
         ordinals = np.zeros(capacity, dtype=np.int32)
         ordinals[: self._size] = self._ordinals[: self._size]
         alive = np.zeros(capacity, dtype=bool)
@@ -286,13 +342,36 @@ class Retriever(Generic[ItemT]):
         when = parse_date_query(query, today=today, known_dates=self._days)
         units = self._lexical.query_terms(when.topic)
         if when.has_range:
-            return self._dated(query, when, units, size, limit)
+            if self._has_news_within(when, size) or not units:
+                return self._dated(query, when, units, size, limit)
+            # No news at all on that day: the date words may be the topic ("4th of July
+            # fireworks" published on 30 June), so the whole question is searched instead.
+            when = dataclasses.replace(when, start=None, end=None, topic=query)
+            units = self._lexical.query_terms(query)
         if when.recency:
             return self._newest(query, when, units, size, limit)
+        return self._topical(query, when.topic, units, size, limit)
+
+    def _has_news_within(self, when: DateQuery, size: int) -> bool:
+        assert when.start is not None and when.end is not None
+        ordinals = self._ordinals[:size]
+        within = (ordinals >= when.start.toordinal()) & (ordinals <= when.end.toordinal())
+        return bool((within & self._alive[:size]).any())
+
+    def _topical(
+        self, query: str, topic: str, units: list[QueryTerm], size: int, limit: int
+    ) -> SearchResult[ItemT]:
+        """A question without a date: words first, then meaning when the words are unsure."""
         if not units:
             return SearchResult(query, "nothing")
         candidates, scores = self._rank(units, size, exact_top=limit)
-        return self._by_confidence(query, candidates, scores, limit, "answer")
+        result = self._by_confidence(query, candidates, scores, limit, "answer")
+        if result.kind == "answer":
+            return result
+        meant = self._meaning(topic, units, size, None, limit)
+        if meant is None:
+            return result
+        return SearchResult(query, "answer", hits=self._hits(*meant, len(meant[0])))
 
     def score_item(self, query: str, item_id: str) -> float:
         """How well the item ``item_id`` matches ``query`` (0 if unknown); for keyword alerts."""
@@ -335,7 +414,7 @@ class Retriever(Generic[ItemT]):
         topic = _unmatched_text(units, 0)
         query: npt.NDArray[np.float32] | None = None
         if self._embedder is not None and size and topic:
-            query = self._embedder.embed([topic])[0]
+            query = _embed_query(self._embedder, topic)
             if not _words_suffice(lexical[pools[0]], exact_top):
                 pools.append(self._semantic_pool(query, size, allowed, within is not None))
         candidates = np.unique(np.concatenate(pools))
@@ -354,6 +433,119 @@ class Retriever(Generic[ItemT]):
         # Ties go to the item closer in meaning to the whole question, then to the newer one.
         order = np.lexsort((-self._ordinals[candidates], -full, -scores))
         return candidates[order], scores[order]
+
+    def _meaning(
+        self,
+        topic: str,
+        units: Sequence[QueryTerm],
+        size: int,
+        within: npt.NDArray[np.bool_] | None,
+        limit: int,
+    ) -> tuple[npt.NDArray[np.intp], Matrix] | None:
+        """The items the sentence encoder is sure answer ``topic``, best first; None if unsure."""
+        if self._dense is None or not size:
+            return None
+        text = topic.strip()
+        if not text or not _unmatched_text(units, 0):
+            return None
+        ranked = self._dense_ranking(text, size, within, limit)
+        if ranked is None:
+            return None
+        rows, cosine, order, middle, query = ranked
+        best = float(cosine[order[0]])
+        second = float(cosine[order[1]]) if len(order) > 1 else DENSE_UNRELATED
+        if best < DENSE_FLOOR or best - middle < DENSE_SPREAD or best - second < DENSE_GAP:
+            return None
+        chosen = [int(i) for i in order if cosine[i] >= best - DENSE_TIE][:limit]
+        picked = rows[chosen]
+        cosine_of = {int(rows[i]): float(cosine[i]) for i in chosen}
+        coverage = self._lexical.coverage(units, size)
+        kept = []
+        for index in picked:
+            mask = int(coverage.matched[index])
+            rest = _unmatched_text(units, mask) if mask else ""
+            overwhelming = cosine_of[int(index)] - middle >= DENSE_OVERWHELMING
+            whole = cosine_of[int(index)]
+            if rest and not overwhelming and not self._explains(int(index), rest, rows, whole):
+                continue
+            kept.append(int(index))
+        if not kept or kept[0] != int(picked[0]):
+            return None
+        found = np.asarray(kept, dtype=np.intp)
+        lead = np.minimum((best - middle) / (2 * DENSE_SPREAD), 1.0)
+        scores = (
+            ANSWER_THRESHOLD
+            + (1 - ANSWER_THRESHOLD) * lead * (self._dense_vectors[found] @ query) / best
+        )
+        return found, np.asarray(np.maximum(scores, ANSWER_THRESHOLD), dtype=np.float32)
+
+    def _dense_ranking(
+        self, text: str, size: int, within: npt.NDArray[np.bool_] | None, limit: int
+    ) -> tuple[npt.NDArray[np.intp], Matrix, npt.NDArray[np.intp], float, Matrix] | None:
+        """Rows searched, their cosines to ``text``, the best few (best first), the median.
+
+        The median is over the whole corpus even when ``within`` (a date range) narrows the
+        rows: how far an item stands out is a matter of the corpus, not of one day's news.
+        """
+        assert self._dense is not None
+        alive = np.flatnonzero(self._alive[:size])
+        if not len(alive):
+            return None
+        query = _embed_query(self._dense, text)
+        # One pass over the rows in place (indexing them first would copy the whole matrix).
+        every = (self._dense_vectors[:size] @ query)[alive]
+        middle = self._median(every, len(alive))
+        if within is None:
+            rows, cosine = alive, every
+        else:
+            inside = within[alive]
+            rows, cosine = alive[inside], every[inside]
+            if not len(rows):
+                return None
+        order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
+        order = order[np.argsort(-cosine[order], kind="stable")]
+        return rows, cosine, order, middle, query
+
+    def _explains(self, index: int, rest: str, rows: npt.NDArray[np.intp], whole: float) -> bool:
+        """Whether item ``index`` is near in meaning to ``rest``, the words it did not match.
+
+        Near on an absolute scale, and nearer than the corpus's median item by a clear margin:
+        "visiting hours" is loosely about any hospital item, but no more than about a castle.
+        """
+        assert self._dense is not None
+        vector = _embed_query(self._dense, rest)
+        cosine = float(self._dense_vectors[index] @ vector)
+        if cosine < DENSE_LEFTOVER:
+            return False
+        if len(rows) >= DENSE_SMALL:
+            sample = rows[:: max(1, len(rows) // MEDIAN_SAMPLE)]
+            middle = self._median(self._dense_vectors[sample] @ vector, len(rows))
+            if cosine - middle < DENSE_LEFTOVER_SPREAD:
+                return False
+        return cosine >= DENSE_LEFTOVER_SHARE * whole or self._words_have_synonyms(index, rest)
+
+    def _words_have_synonyms(self, index: int, rest: str) -> bool:
+        """Whether most words of ``rest`` have a near synonym among item ``index``'s words.
+
+        "shot" has "vaccination" beside it and "scientists" "researchers"; "pacemaker" has no
+        word nearer than "pump": a sibling, not the same thing.
+        """
+        assert self._dense is not None
+        asked = rest.split()
+        item = self._items[index]
+        own = sorted(set(content_words(f"{item.title} {item.summary}")))
+        if not asked or not own:
+            return False
+        vectors = _embed_words(self._dense, [*asked, *own])
+        nearest = (vectors[: len(asked)] @ vectors[len(asked) :].T).max(axis=1)
+        return 2 * int((nearest >= DENSE_SYNONYM).sum()) >= len(asked)
+
+    @staticmethod
+    def _median(cosine: Matrix, corpus: int) -> float:
+        """The corpus's median cosine, from an even sample of at most ``MEDIAN_SAMPLE`` rows."""
+        if corpus < DENSE_SMALL:
+            return DENSE_UNRELATED
+        return float(np.median(cosine[:: max(1, len(cosine) // MEDIAN_SAMPLE)]))
 
     def _lexical_pool(self, lexical: Matrix, size: int) -> npt.NDArray[np.intp]:
         """The best word matches; among equal ones (common in big corpora) the newest."""
@@ -397,7 +589,7 @@ class Retriever(Generic[ItemT]):
         wanted = [i for i, text in enumerate(texts) if text]
         if not wanted:
             return rest
-        vectors = self._embedder.embed([texts[i] for i in wanted])
+        vectors = [_embed_query(self._embedder, texts[i]) for i in wanted]
         for vector, i in zip(vectors, wanted, strict=True):
             group = matched == masks[i]
             rest[group] = self._vectors[candidates[group]] @ vector
@@ -446,7 +638,10 @@ class Retriever(Generic[ItemT]):
         # The day already narrows the news; a topic that is only a maybe elsewhere is enough here.
         keep = scores >= SUGGEST_THRESHOLD
         if not keep.any():
-            return SearchResult(query, "nothing")
+            meant = self._meaning(when.topic, units, size, within, limit)
+            if meant is None:
+                return SearchResult(query, "nothing")
+            return SearchResult(query, "date", hits=self._hits(*meant, len(meant[0])))
         return SearchResult(
             query,
             "date",
@@ -464,7 +659,11 @@ class Retriever(Generic[ItemT]):
         candidates, scores = self._rank(units, size)
         relevant = scores >= ANSWER_THRESHOLD
         if not relevant.any():
-            return self._by_confidence(query, candidates, scores, limit, "latest")
+            meant = self._meaning(when.topic, units, size, None, limit)
+            if meant is None:
+                return self._by_confidence(query, candidates, scores, limit, "latest")
+            candidates, scores = meant
+            relevant = np.ones(len(candidates), dtype=bool)
         candidates, scores = candidates[relevant], scores[relevant]
         order = np.lexsort((-scores, -self._ordinals[candidates]))[:limit]
         topic = " ".join(unit.text for unit in units if not unit.filler)
@@ -479,6 +678,27 @@ class Retriever(Generic[ItemT]):
         """``indices`` newest first; one day's items in the order they were added."""
         order = np.lexsort((indices, -self._ordinals[indices]))
         return [int(i) for i in indices[order]]
+
+
+def dense_text(item: Searchable) -> str:
+    """What the sentence encoder reads of an item (and what its cache is keyed by)."""
+    return f"{item.title}. {item.summary}"
+
+
+def _embed_words(dense: Embedder, words: Sequence[str]) -> Matrix:
+    embed_words = getattr(dense, "embed_words", None)
+    if embed_words is not None:
+        vectors: Matrix = embed_words(words)
+        return vectors
+    return dense.embed(words)
+
+
+def _embed_query(dense: Embedder, text: str) -> npt.NDArray[np.float32]:
+    embed_query = getattr(dense, "embed_query", None)
+    if embed_query is not None:
+        vector: npt.NDArray[np.float32] = embed_query(text)
+        return vector
+    return np.ascontiguousarray(dense.embed([text])[0], dtype=np.float32)
 
 
 def _question_text(query: str) -> str:

