@@ -33,7 +33,7 @@ from bot.knowledge.newsroom import Newsroom, ReloadOutcome
 from bot.messages.render import MESSAGE_LIMIT
 from bot.questions.question_log import FLUSH_SECONDS, QuestionLog
 from bot.questions.throttle import QuestionThrottle
-from bot.storage import Storage, StorageError, utc_now
+from bot.storage import Storage, StorageError, StorageUnavailable, utc_now
 from bot.storage.location import missing_folders, sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -233,6 +233,8 @@ async def open_storage(url: str, clock: Callable[[], dt.datetime]) -> Storage:
 
 def _storage_reason(exc: BaseException) -> str:
     """The database driver's own words ("attempt to write a readonly database"), one line."""
+    if isinstance(exc, StorageUnavailable):  # the storage's own diagnosis (read-only, gone)
+        return f"cannot use the database: {exc.reason}"
     cause: BaseException | None = exc
     while cause is not None:
         original = getattr(cause, "orig", None)

@@ -70,6 +70,10 @@ async def test_a_preview_then_cancel_sends_nothing(bot: BotUnderTest) -> None:
     assert "11 June 2021" in item.text
     await bot.press(item, "Cancel", user=ADMIN)
     await bot.server.wait_for_messages(ADMIN, 3)
+    for _ in range(50):  # the "sending…" message is edited into the refusal
+        if "Nothing was sent" in bot.server.messages(ADMIN)[-1].text:
+            break
+        await asyncio.sleep(0.1)
     assert "Nothing was sent" in bot.server.messages(ADMIN)[-1].text
     await asyncio.sleep(0.3)
     assert broadcasts_to(bot, 2001) == [] and broadcasts_to(bot, 2002) == []
@@ -382,6 +386,10 @@ async def test_an_id_published_by_another_process_since_the_preview_sends_nothin
     )
     await bot.press(item, "Send", user=ADMIN)
     await bot.server.wait_for_messages(ADMIN, 3)
+    for _ in range(50):  # the "sending…" message is edited into the refusal
+        if "Nothing was sent" in bot.server.messages(ADMIN)[-1].text:
+            break
+        await asyncio.sleep(0.1)
     assert "Nothing was sent" in bot.server.messages(ADMIN)[-1].text
     await asyncio.sleep(0.3)
     assert broadcasts_to(bot, 2001) == []

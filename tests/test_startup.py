@@ -137,7 +137,7 @@ async def test_a_base_url_that_is_no_bot_api_stops_start_up_with_one_line(
     [
         (
             "file:{tmp}/ro.db?mode=ro&uri=true",
-            "DATABASE_URL: cannot use the database: attempt to write a readonly database",
+            "DATABASE_URL: cannot use the database: the database sqlite+aiosqlite:///file",
         ),
         ("{tmp}/a-file/newsbot.db", "DATABASE_URL: cannot create the folder {tmp}/a-file:"),
         ("/proc/newsbot/newsbot.db", "DATABASE_URL: cannot create the folder /proc/newsbot:"),
@@ -161,6 +161,8 @@ async def test_a_database_that_cannot_be_used_is_one_line_naming_database_url(
     errors = [line for line in lines if "newsbot run:" in line or "Traceback" in line]
     assert len(errors) == 1 and errors == lines[-1:], lines
     assert lines[-1].startswith("newsbot run: " + expected.format(tmp=tmp_path)), lines
+    if "mode=ro" in database:
+        assert lines[-1].endswith("ro.db?mode=ro&uri=true is read-only"), lines
 
 
 async def test_a_missing_knowledge_file_is_named_by_its_setting(tmp_path: Path) -> None:
