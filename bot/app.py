@@ -58,6 +58,7 @@ ADMIN_COMMANDS = [
     BotCommand("broadcast", "admins: publish a new item to every subscriber"),
     BotCommand("stats", "admins: subscribers, digests, unanswered questions"),
     BotCommand("cancel", "admins: stop a /broadcast being written"),
+    BotCommand("feeds", "admins: the feeds I follow: /feeds add URL"),
 ]
 KNOWLEDGE_RELOAD_SECONDS = 5.0
 PRUNE_SECONDS = 3600.0

@@ -230,10 +230,11 @@ async def test_an_admin_sees_the_admin_commands_in_help_and_others_do_not(
     bot: BotUnderTest,
 ) -> None:
     (admin_help,) = await bot.say("/help", user=ADMIN)
-    for command in ("/broadcast", "/stats", "/cancel"):
+    for command in ("/broadcast", "/stats", "/cancel", "/feeds"):
         assert command in admin_help.text
     (help_text,) = await bot.say("/help", user=ALICE)
-    assert "/broadcast" not in help_text.text and "/stats" not in help_text.text
+    for command in ("/broadcast", "/stats", "/feeds"):
+        assert command not in help_text.text
 
 
 async def test_an_admin_gets_the_admin_commands_in_their_menu_at_start_up(
@@ -246,9 +247,25 @@ async def test_an_admin_gets_the_admin_commands_in_their_menu_at_start_up(
         everyone = [c["command"] for c in telegram.commands()]
         admin = [c["command"] for c in telegram.commands(chat_id=ADMIN)]
     assert "broadcast" not in everyone and "help" in everyone
-    assert admin == [*everyone, "broadcast", "stats", "cancel"]
+    assert admin == [*everyone, "broadcast", "stats", "cancel", "feeds"]
     # Telegram refuses a menu for a chat it does not know; the bot starts all the same.
     assert telegram.commands(chat_id=never_started) == []
+
+
+async def test_the_same_broadcast_sent_again_is_flagged_before_it_publishes_a_copy(
+    bot: BotUnderTest,
+) -> None:
+    """An admin who sends the same /broadcast twice (a double paste, a retry after a slow
+    answer) is told before Send that the item is already published."""
+    await add_subscribers(bot, [2001])
+    first = await preview(bot)
+    await bot.press(first, "Send", user=ADMIN)
+    await final_report(bot)
+    note, _ = await bot.say(ONE_MESSAGE, user=ADMIN, expect=2)
+    assert "already published, as 2021-06-11-harbour-workers-win-a-pay-rise." in note.text
+    assert "second copy, as 2021-06-11-harbour-workers-win-a-pay-rise-2" in note.text
+    other, _ = await bot.say(ONE_MESSAGE.replace("2021-06-11", "2021-06-12"), user=ADMIN, expect=2)
+    assert "already published" not in other.text
 
 
 async def test_a_bad_link_in_the_guided_broadcast_is_asked_for_again(bot: BotUnderTest) -> None:

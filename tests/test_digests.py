@@ -359,6 +359,50 @@ async def test_topics_are_shown_in_settings_without_a_subscription(
     assert "Followed topics: child labour" in panel.text
 
 
+async def test_settings_without_a_digest_offer_one_press_to_subscribe(
+    news_bot: BotUnderTest,
+) -> None:
+    (panel,) = await news_bot.say("/settings")
+    assert "not subscribed" in panel.text
+    subscribed = await news_bot.press(panel, "Subscribe")
+    assert "Digest time: 08:00" in subscribed.text
+    (when,) = await news_bot.say("/when")
+    assert "Your daily digest comes at 08:00" in when.text
+
+
+async def test_what_a_subscriber_leaves_out_of_subscribe_stays_as_it_was(
+    news_bot: BotUnderTest,
+) -> None:
+    await news_bot.say("/subscribe 07:30 Europe/Berlin")
+    (moved,) = await news_bot.say("/subscribe Asia/Tokyo")
+    assert "07:30 (Asia/Tokyo)" in moved.text
+    (again,) = await news_bot.say("/subscribe")
+    assert "07:30 (Asia/Tokyo)" in again.text
+
+
+async def test_unsubscribing_says_how_to_come_back_at_the_same_time(
+    news_bot: BotUnderTest,
+) -> None:
+    await news_bot.say("/subscribe 07:30 Europe/Berlin")
+    (reply,) = await news_bot.say("/unsubscribe")
+    assert "/subscribe 07:30 Europe/Berlin" in reply.text
+    (back,) = await news_bot.say("/subscribe 07:30 Europe/Berlin")
+    assert "07:30 (Europe/Berlin)" in back.text
+
+
+async def test_a_zone_abbreviation_is_answered_with_the_city_zone_it_means(
+    news_bot: BotUnderTest,
+) -> None:
+    """ "EST" is a zone name too, but UTC-5 all year: a New Yorker's digest would come an hour
+    late all summer. The bot names the zone meant and subscribes nobody in the meantime."""
+    (reply,) = await news_bot.say("/subscribe 08:00 EST")
+    assert "/subscribe 08:00 America/New_York" in reply.text
+    (pst,) = await news_bot.say("/subscribe pst 06:45")
+    assert "/subscribe 06:45 America/Los_Angeles" in pst.text
+    (when,) = await news_bot.say("/when")
+    assert "not subscribed" in when.text
+
+
 async def test_digest_and_latest_list_the_news_in_one_order(news_bot: BotUnderTest) -> None:
     (digest,) = await news_bot.say("/digest")
     (latest,) = await news_bot.say("/latest 5")

@@ -13,6 +13,38 @@ SUBSCRIBE_USAGE = (
 )
 
 
+# Abbreviations people type for a zone. Some are zone names too ("EST", "MST", "HST", "CET"),
+# but fixed or European-rule ones: "EST" is UTC-5 all year, an hour off in a New York summer.
+# Each is answered with the city zone meant, which follows that place's daylight saving.
+ABBREVIATIONS = {
+    "est": "America/New_York",
+    "edt": "America/New_York",
+    "cst": "America/Chicago",
+    "cdt": "America/Chicago",
+    "mst": "America/Denver",
+    "mdt": "America/Denver",
+    "pst": "America/Los_Angeles",
+    "pdt": "America/Los_Angeles",
+    "akst": "America/Anchorage",
+    "hst": "Pacific/Honolulu",
+    "bst": "Europe/London",
+    "wet": "Europe/Lisbon",
+    "west": "Europe/Lisbon",
+    "cet": "Europe/Berlin",
+    "cest": "Europe/Berlin",
+    "met": "Europe/Berlin",
+    "eet": "Europe/Athens",
+    "eest": "Europe/Athens",
+    "msk": "Europe/Moscow",
+    "ist": "Asia/Kolkata",
+    "jst": "Asia/Tokyo",
+    "kst": "Asia/Seoul",
+    "aest": "Australia/Sydney",
+    "aedt": "Australia/Sydney",
+    "nzst": "Pacific/Auckland",
+}
+
+
 @dataclass(frozen=True)
 class DigestChoice:
     """A digest time and zone, validated."""
@@ -29,6 +61,7 @@ def parse_subscribe_args(
         return SUBSCRIBE_USAGE
     digest_time, zone = default_time, default_zone
     seen_time = seen_zone = False
+    abbreviation = None
     for arg in args:
         if arg[:1].isdigit():
             if seen_time:
@@ -43,6 +76,10 @@ def parse_subscribe_args(
         else:
             if seen_zone:
                 return SUBSCRIBE_USAGE
+            if arg.casefold() in ABBREVIATIONS:
+                abbreviation = arg
+                seen_zone = True
+                continue
             try:
                 zone = check_timezone(arg)
             except ValueError:
@@ -51,4 +88,10 @@ def parse_subscribe_args(
                     "Europe/Berlin, America/New_York or Asia/Tokyo.\n" + SUBSCRIBE_USAGE
                 )
             seen_zone = True
+    if abbreviation is not None:
+        return (
+            f"“{abbreviation}” is an abbreviation, not a place, and it does not follow "
+            "daylight saving. Send the zone of a city instead, for example "
+            f"/subscribe {digest_time:%H:%M} {ABBREVIATIONS[abbreviation.casefold()]}"
+        )
     return DigestChoice(digest_time, zone)

@@ -83,6 +83,19 @@ def _today(context: BotContext) -> dt.date:
     return context.now().date()
 
 
+def _published_twin(context: BotContext, item: NewsItem) -> NewsItem | None:
+    """An item the knowledge already holds with this title and date (a repeated /broadcast)."""
+    title = item.title.casefold()
+    return next(
+        (
+            known
+            for known in context.newsroom.items
+            if known.date == item.date and known.title.casefold() == title
+        ),
+        None,
+    )
+
+
 async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
     """Show the item exactly as subscribers will see it, with Send / Edit / Cancel."""
     item = draft_item(draft, lambda item_id: context.newsroom.get(item_id) is not None)
@@ -101,6 +114,12 @@ async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
     audience = len(await context.storage.audience.active_subscriber_ids())
     whom = f"{audience} subscriber{'' if audience == 1 else 's'}"
     note = f"Preview. Send reaches {whom}; nothing goes out before Send."
+    twin = _published_twin(context, item)
+    if twin is not None:
+        note += (
+            f"\n⚠️ This title and date are already published, as {twin.id}. "
+            f"Send publishes a second copy, as {item.id}; Cancel keeps the one there is."
+        )
     await send_reply(context.bot, message.chat_id, Reply([note, broadcast_text(item)], buttons))
     return ConversationHandler.END
 

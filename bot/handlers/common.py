@@ -37,7 +37,8 @@ ADMIN_HELP = """
 For admins:
 /broadcast – publish a new item to every subscriber, step by step or in one message
 /stats – subscribers, digests today, the last broadcast, unanswered questions
-/cancel – stop a /broadcast being written"""
+/cancel – stop a /broadcast being written
+/feeds – the feeds I follow; /feeds add URL [push], /feeds remove URL"""
 
 START = """Hello{name}! I answer questions about the news.
 

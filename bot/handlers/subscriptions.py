@@ -63,14 +63,18 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if message is None or chat is None or not await may_change_chat(update, context):
         return
     settings = context.settings
+    current = await context.storage.subscriptions.get(chat.id)
+    # What the person does not say stays as it is: "/subscribe Asia/Tokyo" keeps the time.
     choice = parse_subscribe_args(
-        context.args or [], settings.default_digest_time, settings.default_timezone
+        context.args or [],
+        current.digest_time if current else settings.default_digest_time,
+        current.timezone if current else settings.default_timezone,
     )
     if isinstance(choice, str):
         await message.reply_text(choice)
         return
     now = context.now()
-    existed = await context.storage.subscriptions.get(chat.id) is not None
+    existed = current is not None
     sub = await context.storage.subscriptions.subscribe(
         chat.id,
         choice.digest_time,
@@ -89,9 +93,11 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if message is None or chat is None or not await may_change_chat(update, context):
         return
-    if await context.storage.subscriptions.unsubscribe(chat.id):
+    current = await context.storage.subscriptions.get(chat.id)
+    if current is not None and await context.storage.subscriptions.unsubscribe(chat.id):
+        again = f"/subscribe {current.digest_time:%H:%M} {current.timezone}"
         await message.reply_text(
-            "You are unsubscribed: no more digests. /subscribe brings them back."
+            f"You are unsubscribed: no more digests. {again} brings them back at the same time."
         )
     else:
         await message.reply_text(NOT_SUBSCRIBED)
@@ -207,6 +213,16 @@ def _settings_reply(sub: Subscription, follows: list[str], now: dt.datetime) -> 
     return Reply([text], rows)
 
 
+def _unsubscribed_reply(context: BotContext, follows: list[str]) -> Reply:
+    """Settings of a chat without a digest: its topics, and a button to subscribe."""
+    # Alerts work without a digest: the topics are shown all the same.
+    text = f"{escape(NOT_SUBSCRIBED)}\nFollowed topics: {_topics(follows)}"
+    data = callbacks.encode(callbacks.SettingsAction("subscribe"))
+    when, zone = context.settings.default_digest_time, context.settings.default_timezone
+    label = f"Subscribe: daily at {when:%H:%M} ({zone})"
+    return Reply([text], [[Button(label, data)]] if data else [])
+
+
 def _topics(follows: list[str]) -> str:
     # Topics are what users typed: escaped, or "/follow <a href=...>" would become a link.
     return escape(", ".join(follows)) if follows else "none (add one with /follow WORDS)"
@@ -246,8 +262,7 @@ async def settings(update: Update, context: BotContext) -> None:
     sub = await context.storage.subscriptions.get(chat.id)
     if sub is None:
         # Alerts work without a digest: the topics are shown all the same.
-        text = f"{escape(NOT_SUBSCRIBED)}\nFollowed topics: {_topics(follows)}"
-        await send_reply(context.bot, message.chat_id, Reply([text]))
+        await send_reply(context.bot, message.chat_id, _unsubscribed_reply(context, follows))
         return
     await send_reply(context.bot, message.chat_id, _settings_reply(sub, follows, context.now()))
 
@@ -266,10 +281,22 @@ async def settings_button(update: Update, context: BotContext) -> None:
     action = callbacks.decode(query.data)
     chat_id = query.message.chat_id
     sub = await context.storage.subscriptions.get(chat_id)
+    now = context.now()
+    if isinstance(action, callbacks.SettingsAction) and action.setting == "subscribe":
+        if sub is None:
+            await _seen(update, context)
+            settings = context.settings
+            digest_time, zone = settings.default_digest_time, settings.default_timezone
+            sub = await context.storage.subscriptions.subscribe(
+                chat_id, digest_time, zone, next_due(digest_time, zone, now)
+            )
+        await query.answer("You are subscribed")
+        follows = [f.phrase for f in await context.storage.follows.list_for_chat(chat_id)]
+        await edit_reply(query.message, _settings_reply(sub, follows, now))
+        return
     if not isinstance(action, callbacks.SettingsAction) or sub is None:
         await query.answer("These settings are out of date. Send /settings again.")
         return
-    now = context.now()
     if action.setting in {"zone", "region"}:
         await query.answer()
         region = action.value if action.setting == "region" else region_of(sub.timezone)

@@ -42,7 +42,8 @@ class BroadcastAction:
 @dataclass(frozen=True)
 class SettingsAction:
     """A /settings button: ``time`` (value HHMM), ``empty`` (value 0 or 1), ``zone`` (the zone
-    picker), ``tz`` (value a zone), ``region`` (value a region of bot.digests.zones), ``back``."""
+    picker), ``tz`` (value a zone), ``region`` (value a region of bot.digests.zones), ``back``,
+    ``subscribe`` (a chat without a digest takes the default one)."""
 
     setting: str
     value: str = ""
@@ -88,7 +89,7 @@ def decode(data: str | None) -> Callback | None:
     # A running broadcast's id: digits that fit the database's 64-bit integer.
     if m := re.fullmatch(r"b:stop:([1-9][0-9]{0,17})", data):
         return BroadcastAction(action="stop", ref=m.group(1))
-    if m := re.fullmatch(r"s:(time:(?:[01]\d|2[0-3])[0-5]\d|empty:[01]|zone:)", data):
+    if m := re.fullmatch(r"s:(time:(?:[01]\d|2[0-3])[0-5]\d|empty:[01]|zone:|subscribe:)", data):
         setting, value = m.group(1).split(":")
         return SettingsAction(setting=setting, value=value)
     # A zone picked from the buttons, a region's list of zones, back to the settings.

@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import Executable
 
 from bot.storage.database import Database
 from bot.storage.dialect import insert_for
@@ -85,6 +86,15 @@ class FeedRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def _one(self, operation: str, statement: Executable) -> Feed | None:
+        """The one feed row ``statement`` selects or returns, or None."""
+
+        async def work(conn: AsyncConnection) -> Feed | None:
+            row = (await conn.execute(statement)).mappings().first()
+            return Feed.model_validate(dict(row)) if row is not None else None
+
+        return await self._db.run(operation, work)
+
     async def add(self, url: str, *, push: bool, added_by: int | None) -> Feed | None:
         """Follow ``url``, due at once; None if it is already followed."""
         now = self._db.now()
@@ -103,12 +113,8 @@ class FeedRepository:
             .returning(*feeds.c)
         )
 
-        async def work(conn: AsyncConnection) -> Feed | None:
-            row = (await conn.execute(statement)).mappings().first()
-            return Feed.model_validate(dict(row)) if row is not None else None
-
         try:
-            return await self._db.run("feeds.add", work)
+            return await self._one("feeds.add", statement)
         except IntegrityError:  # pragma: no cover - the conflict clause handles it
             return None
 
@@ -119,29 +125,17 @@ class FeedRepository:
         """
         statement = delete(feeds).where(feeds.c.id == feed_id).returning(*feeds.c)
 
-        async def work(conn: AsyncConnection) -> Feed | None:
-            row = (await conn.execute(statement)).mappings().first()
-            return Feed.model_validate(dict(row)) if row is not None else None
-
-        return await self._db.run("feeds.remove", work)
+        return await self._one("feeds.remove", statement)
 
     async def by_url(self, url: str) -> Feed | None:
         statement = select(feeds).where(feeds.c.url == url)
 
-        async def work(conn: AsyncConnection) -> Feed | None:
-            row = (await conn.execute(statement)).mappings().first()
-            return Feed.model_validate(dict(row)) if row is not None else None
-
-        return await self._db.run("feeds.by_url", work)
+        return await self._one("feeds.by_url", statement)
 
     async def get(self, feed_id: int) -> Feed | None:
         statement = select(feeds).where(feeds.c.id == feed_id)
 
-        async def work(conn: AsyncConnection) -> Feed | None:
-            row = (await conn.execute(statement)).mappings().first()
-            return Feed.model_validate(dict(row)) if row is not None else None
-
-        return await self._db.run("feeds.get", work)
+        return await self._one("feeds.get", statement)
 
     async def all(self) -> list[Feed]:
         """Every followed feed, oldest first."""
