@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from feedserver import FeedServer
 from harness import BotUnderTest, make_settings, start_bot
 
 from bot.localapi import FloodLimits, LocalBotApiServer
@@ -27,3 +28,14 @@ async def bot(telegram: LocalBotApiServer, tmp_path: Path) -> AsyncIterator[BotU
     """The bot, running against ``telegram`` with the seed knowledge and an SQLite file."""
     async with start_bot(telegram, make_settings(tmp_path)) as running_bot:
         yield running_bot
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    """A local feed server (RSS, Atom, JSON Feed over real HTTP); always stopped."""
+    server = FeedServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import gzip
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,16 +28,6 @@ from bot.storage.tables import feeds as feeds_table
 
 FEED = "https://news.example/feed"
 SEEN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def feeds() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 # --- formats -----------------------------------------------------------------------------

@@ -50,16 +50,6 @@ NEW = Item(
 
 
 @pytest.fixture
-async def feeds() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
 

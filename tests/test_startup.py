@@ -37,9 +37,9 @@ def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-async def _run(tmp_path: Path, **settings: str) -> tuple[int, list[str]]:
-    """``newsbot run`` to its end: the exit code and the lines it printed on stderr."""
-    process = await asyncio.create_subprocess_exec(
+async def _start(tmp_path: Path, **settings: str) -> asyncio.subprocess.Process:
+    """``newsbot run`` in ``tmp_path``, its stderr piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -50,6 +50,11 @@ async def _run(tmp_path: Path, **settings: str) -> tuple[int, list[str]]:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def _run(tmp_path: Path, **settings: str) -> tuple[int, list[str]]:
+    """``newsbot run`` to its end: the exit code and the lines it printed on stderr."""
+    process = await _start(tmp_path, **settings)
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, err.decode().splitlines()
@@ -57,17 +62,7 @@ async def _run(tmp_path: Path, **settings: str) -> tuple[int, list[str]]:
 
 async def _run_until(tmp_path: Path, wanted: str, **settings: str) -> list[str]:
     """``newsbot run`` until a stderr line contains ``wanted``; then SIGINT, as Ctrl+C."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=_env(tmp_path, **settings),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await _start(tmp_path, **settings)
     assert process.stderr is not None
     lines: list[str] = []
     try:
