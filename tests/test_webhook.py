@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -209,3 +210,53 @@ async def test_one_chats_subscribe_then_unsubscribe_back_to_back_end_unsubscribe
     finally:
         await storage.close()
     assert subscription is None or not subscription.active, replies[-1].text
+
+
+async def test_readyz_says_503_until_the_bot_is_ready_and_again_when_the_database_is_gone(
+    webhook_bot: WebhookBot,
+) -> None:
+    server = webhook_bot.server
+    server.inject("getMe", Fault.slow(4))  # start-up waits for the Bot API
+    await webhook_bot.start()
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                if (await webhook_bot.get("/healthz"))[0] == 200:
+                    break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+    status, text = await webhook_bot.get("/readyz")
+    assert (status, text.split(":")[0]) == (503, "not ready")
+    await webhook_bot.until_ready()
+
+    (webhook_bot.workdir / "newsbot.db").unlink()
+    status, text = await webhook_bot.get("/readyz")
+    assert status == 503 and "deleted" in text
+    assert (await webhook_bot.get("/healthz"))[0] == 200  # alive, not ready
+
+
+async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_webhook_then_polling_takes_over(
+    webhook_bot: WebhookBot,
+) -> None:
+    server = webhook_bot.server
+    await webhook_bot.start()
+    await webhook_bot.until_ready()
+    server.inject("sendMessage", Fault.slow(2), chat_id=ALICE)  # the reply is slow to go
+    server.user_sends(ALICE, "child labour")
+    await until(lambda: server.world.faults.pending() == 0, 10, "the reply", webhook_bot)
+    assert webhook_bot.process is not None
+    webhook_bot.process.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.3)
+    server.user_sends(ALICE, "latest news")  # comes while stopping: not taken, kept
+    assert await asyncio.wait_for(webhook_bot.process.wait(), 15) == 0
+    assert len(server.messages(ALICE)) == 1  # the update in hand was answered
+    assert server.webhook_url != ""  # still registered, for the next process
+    assert not [r for r in server.requests if r.method.lower() == "deletewebhook"]
+    assert len(server.updates_pending()) == 1
+
+    # Back to long polling: the webhook is deleted first, then getUpdates brings the rest.
+    del webhook_bot.extra_env["WEBHOOK_URL"]
+    await webhook_bot.start()
+    await server.wait_for_messages(ALICE, 2, timeout=30)
+    assert server.webhook_url == ""
+    assert not [r for r in server.requests if r.status == 409], webhook_bot.logs()
