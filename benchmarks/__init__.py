@@ -11,6 +11,7 @@ SECTIONS: list[str] = [
     "benchmarks.retrieval_quality",
     "benchmarks.retrieval_cost",
     "benchmarks.e2e",
+    "benchmarks.webhook",
     "benchmarks.broadcast",
     "benchmarks.digest",
     "benchmarks.knowledge_check",

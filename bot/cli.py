@@ -174,6 +174,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _existing(settings.knowledge_file, "KNOWLEDGE_FILE")
     token = settings.telegram_bot_token
     secrets = [token.get_secret_value()] if token else []
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
     if token is None or args.command == "console":
         # The terminal is the chat: the log goes to a file, not over the prompt.
         log_file: Path | None = CONSOLE_LOG

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +19,9 @@ from bot.errors import ConfigError, plain_reason
 from bot.storage.values import check_timezone, parse_clock
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+# setWebhook's secret_token: 1-256 characters of A-Z a-z 0-9 _ - (Bot API, setWebhook).
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -54,6 +58,16 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_concurrency: int = Field(default=16, ge=1, le=200)
     feeds_allow_private: bool = False
+    # Webhook mode (bot/serving): the public URL Telegram calls, where this process listens
+    # (a reverse proxy forwards to it), the secret Telegram sends back in every request
+    # (generated and kept in the database when unset), how many connections Telegram may
+    # open at once, and how long an update claimed by a process that stopped answering
+    # waits before another process takes it.
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0:8443"
+    webhook_secret: SecretStr | None = None
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    webhook_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -65,6 +79,52 @@ class Settings(BaseSettings):
         ):
             raise ValueError("expected a token from @BotFather such as 123456:ABC-DEF...")
         return value.strip()
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            return value
+        url = value.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(
+                "expected the public https URL Telegram calls, e.g. https://bot.example.org/telegram"
+            )
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            # Telegram calls https URLs only; http is for a local Bot API server on loopback.
+            raise ValueError(f"Telegram calls https URLs only, got {url}")
+        return url
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        host, sep, port = value.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected host:port such as 0.0.0.0:8443 or 127.0.0.1:8080")
+        return value.strip()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str) and not SECRET_TOKEN.fullmatch(value.strip()):
+            raise ValueError("expected 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value.strip() if isinstance(value, str) else value
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of ``WEBHOOK_URL`` (``/`` when it has none): where the webhook is served."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """``WEBHOOK_LISTEN`` as (host, port)."""
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @field_validator("telegram_api_base_url")
     @classmethod

@@ -1,4 +1,5 @@
-"""Start the bot: long polling with a real token, or console mode against the local server.
+"""Start the bot: long polling or webhook mode with a real token, or console mode against the
+local server.
 
 Before polling, the Bot API is asked who the bot is (getMe): an unreachable server is
 retried with backoff, one log line per try, and a refused token or a wrong
@@ -28,13 +29,35 @@ RETRY_DELAYS: Sequence[float] = (5, 10, 20, 40, 60)
 
 
 def run_bot(settings: Settings, *, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
-    """Long-poll Telegram (or ``TELEGRAM_API_BASE_URL``) until interrupted."""
+    """Webhook mode with ``WEBHOOK_URL``; else long-poll Telegram until interrupted."""
+    if settings.webhook_url is not None:
+        run_webhook(settings, retry_delays=retry_delays)
+        return
     asyncio.run(reach_bot_api(settings, retry_delays))
     app = build_application(settings)
     try:
+        # run_polling calls deleteWebhook first (python-telegram-bot's bootstrap), so a bot
+        # that ran in webhook mode before polls again: while a webhook is set Telegram
+        # answers getUpdates with 409 Conflict.
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     except InvalidToken as exc:
         # python-telegram-bot's message quotes the token in full: say what is wrong instead.
+        raise NewsbotError(token_rejected(settings, exc)) from None
+
+
+def run_webhook(settings: Settings, *, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
+    """Serve the webhook at ``WEBHOOK_URL``'s path on ``WEBHOOK_LISTEN`` until SIGTERM."""
+    from bot.serving.mode import serve_webhook
+
+    try:
+        asyncio.run(
+            serve_webhook(
+                settings,
+                lambda: build_application(settings),
+                lambda: reach_bot_api(settings, retry_delays),
+            )
+        )
+    except InvalidToken as exc:
         raise NewsbotError(token_rejected(settings, exc)) from None
 
 

@@ -14,23 +14,38 @@ from bot.localapi import TEST_TOKEN, LocalBotApiServer
 class BotProcess:
     """``python -m bot run`` against the local server, with its own files in ``workdir``."""
 
-    def __init__(self, server: LocalBotApiServer, workdir: Path, *, admin: int) -> None:
+    def __init__(
+        self,
+        server: LocalBotApiServer,
+        workdir: Path,
+        *,
+        admin: int,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.server = server
         self.workdir = workdir
         self.admin = admin
+        self._database_url = database_url
+        self.extra_env = dict(env or {})
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
 
     @property
     def database_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.workdir / 'newsbot.db'}"
+        """The SQLite file in ``workdir`` unless another URL was given."""
+        return self._database_url or f"sqlite+aiosqlite:///{self.workdir / 'newsbot.db'}"
 
     @property
     def knowledge(self) -> Path:
         return self.workdir / "news.yaml"
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NEWSBOT"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "NEWSBOT", "WEBHOOK_"))
+        }
         env.update(
             TELEGRAM_BOT_TOKEN=TEST_TOKEN,
             TELEGRAM_API_BASE_URL=self.server.base_url,
@@ -39,6 +54,7 @@ class BotProcess:
             ADMIN_IDS=str(self.admin),
             LOG_LEVEL="WARNING",
         )
+        env.update(self.extra_env)
         return env
 
     async def start(self) -> None:

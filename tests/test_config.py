@@ -44,6 +44,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None
         ("QUESTIONS_PER_MINUTE", "-1", "QUESTIONS_PER_MINUTE: expected at least 1, got '-1'"),
         ("QUESTIONS_PER_MINUTE", "many", "QUESTIONS_PER_MINUTE: expected a whole number"),
         ("SEND_RATE_PER_SECOND", "99", "SEND_RATE_PER_SECOND: expected at most 30"),
+        ("WEBHOOK_URL", "ftp://bot.example.org/x", "WEBHOOK_URL: expected the public https URL"),
+        ("WEBHOOK_URL", "http://bot.example.org/x", "WEBHOOK_URL: Telegram calls https URLs only"),
+        ("WEBHOOK_LISTEN", "8443", "WEBHOOK_LISTEN: expected host:port"),
+        ("WEBHOOK_SECRET", "a b+c", "WEBHOOK_SECRET: expected 1 to 256 characters"),
+        ("WEBHOOK_MAX_CONNECTIONS", "101", "WEBHOOK_MAX_CONNECTIONS: expected at most 100"),
     ],
 )
 def test_a_bad_setting_is_named_with_what_is_expected(
@@ -67,6 +72,20 @@ def test_defaults_and_friendly_spellings(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.default_digest_time == dt.time(7, 30)
     assert settings.telegram_bot_token is not None
     assert "ABCDEFG" not in repr(settings)
+
+
+def test_webhook_mode_is_read_from_the_url_its_path_and_the_listen_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().webhook_url is None  # long polling unless WEBHOOK_URL is set
+    monkeypatch.setenv("WEBHOOK_URL", " https://bot.example.org/telegram/hook ")
+    monkeypatch.setenv("WEBHOOK_LISTEN", "127.0.0.1:8080")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret_-token")
+    settings = load_settings()
+    assert settings.webhook_url == "https://bot.example.org/telegram/hook"
+    assert settings.webhook_path == "/telegram/hook"
+    assert settings.listen_address == ("127.0.0.1", 8080)
+    assert settings.webhook_secret is not None and "s3cret" not in repr(settings)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ LAYERS: list[set[str]] = [
     {"delivery"},
     {"questions", "digests", "feeds"},
     {"context", "handlers"},
+    {"serving"},
     {"app", "logs", "runner", "console", "cli", "__main__", "migrations"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

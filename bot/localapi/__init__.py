@@ -23,8 +23,10 @@ from bot.localapi.recording import (
 )
 from bot.localapi.server import LocalBotApiServer
 from bot.localapi.state import TEST_TOKEN
+from bot.localapi.webhook import SECRET_HEADER, WebhookCall
 
 __all__ = [
+    "SECRET_HEADER",
     "TEST_TOKEN",
     "ApiError",
     "CallbackAnswer",
@@ -36,4 +38,5 @@ __all__ = [
     "RecordedMessage",
     "RequestRecord",
     "WaitTimeout",
+    "WebhookCall",
 ]

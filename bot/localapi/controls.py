@@ -12,6 +12,7 @@ from typing import Any
 from bot.localapi.faults import Fault
 from bot.localapi.recording import CallbackAnswer, RecordedMessage, RequestRecord, WaitTimeout
 from bot.localapi.state import MEMBER_STATUSES, World, commands_key
+from bot.localapi.webhook import WebhookCall
 
 JsonDict = dict[str, Any]
 
@@ -81,6 +82,20 @@ class Controls:
     def requests(self) -> list[RequestRecord]:
         """Every HTTP call the bot made, in arrival order of their answers."""
         return list(self.world.requests)
+
+    @property
+    def webhook_calls(self) -> list[WebhookCall]:
+        """Every delivery to the webhook, in the order the answers came."""
+        return list(self.world.webhook.calls)
+
+    @property
+    def webhook_url(self) -> str:
+        """The webhook set by setWebhook ("" when none)."""
+        return self.world.webhook.url
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.world.webhook.secret_token
 
     def updates_pending(self) -> list[JsonDict]:
         """Updates queued and not yet confirmed by a getUpdates offset."""
@@ -165,6 +180,25 @@ class Controls:
 
         await self._wait(lambda: bool(found()), timeout, seen)
         return found()[0]
+
+    async def wait_for_webhook_calls(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a plain deadline reads best in tests
+        *,
+        acknowledged: bool = False,
+    ) -> list[WebhookCall]:
+        """Wait until ``count`` deliveries to the webhook (acknowledged ones only, if asked)."""
+
+        def calls() -> list[WebhookCall]:
+            found = self.world.webhook.calls
+            return [c for c in found if c.error is None] if acknowledged else list(found)
+
+        def seen() -> str:
+            return f"waiting for {count} webhook call(s); saw {calls()!r}"
+
+        await self._wait(lambda: len(calls()) >= count, timeout, seen)
+        return calls()
 
     async def wait_for_requests(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.localapi.admission import check_can_send, check_flood
 from bot.localapi.content import check_markup, format_text, inline_markup
@@ -24,6 +25,7 @@ from bot.localapi.errors import (
 from bot.localapi.params import Params
 from bot.localapi.recording import CallbackAnswer, RecordedMessage
 from bot.localapi.state import Chat, World, commands_key
+from bot.localapi.webhook import DEFAULT_MAX_CONNECTIONS
 
 JsonDict = dict[str, Any]
 Handler = Callable[[Params], Awaitable[Any]]
@@ -47,6 +49,29 @@ _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
 _CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Telegram connects to webhooks on these ports only (Bot API, setWebhook).
+_WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_webhook_url(url: str) -> None:
+    """Refuse what Telegram refuses: not https, a port other than 443, 80, 88 or 8443.
+
+    A loopback URL is taken over plain http and on any port, as telegram-bot-api does in
+    its ``--local`` mode: this server runs on loopback for tests and console runs.
+    """
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad_request("bad webhook: Failed to resolve host: Invalid port") from None
+    if parts.hostname in _LOOPBACK and parts.scheme in ("http", "https"):
+        return
+    if parts.scheme != "https" or not parts.hostname:
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    if port is not None and port not in _WEBHOOK_PORTS:
+        raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
 
 
 class BotApi:
@@ -95,36 +120,68 @@ class BotApi:
 
     async def get_updates(self, params: Params) -> list[JsonDict]:
         world = self.world
-        if world.webhook_url:
+        if world.webhook.url:
             raise conflict(CONFLICT_WEBHOOK)
-        allowed = params.get_json("allowed_updates", "allowed updates")
-        if isinstance(allowed, list):
-            world.queue.allowed = frozenset(str(kind) for kind in allowed) or None
+        self._allowed_updates(params)
         limit = min(max(params.get_int("limit") or 100, 1), 100)
         timeout = max(params.get_float("timeout") or 0.0, 0.0)
         return await world.queue.poll(params.get_int("offset"), limit, timeout)
 
+    def _allowed_updates(self, params: Params) -> None:
+        # Unspecified keeps the previous setting; an empty list means the default set.
+        allowed = params.get_json("allowed_updates", "allowed updates")
+        if isinstance(allowed, list):
+            self.world.queue.allowed = frozenset(str(kind) for kind in allowed) or None
+
     async def set_webhook(self, params: Params) -> bool:
-        url = params.get_str("url") or ""
-        if url and not url.lower().startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        url = (params.get_str("url") or "").strip()
+        if not url:
+            return await self.delete_webhook(params)
+        check_webhook_url(url)
+        secret = params.get_str("secret_token") or ""
+        if len(secret) > 256:
+            raise bad_request("secret token is too long")
+        if secret and _SECRET.fullmatch(secret) is None:
+            raise bad_request("secret token contains unallowed characters")
+        # Telegram clamps max_connections to 1-100; 0 or absent means 40 (telegram-bot-api).
+        wanted = params.get_int("max_connections") or DEFAULT_MAX_CONNECTIONS
+        self._allowed_updates(params)
         if params.get_bool("drop_pending_updates"):
             self.world.queue.drop_all()
-        self.world.webhook_url = url
+        state = self.world.webhook
+        if state.url != url:
+            state.last_error_date = None
+            state.last_error_message = None
+        state.url = url
+        state.secret_token = secret
+        state.max_connections = min(max(wanted, 1), 100)
+        self.world.webhook_changed()
         return True
 
     async def delete_webhook(self, params: Params) -> bool:
         if params.get_bool("drop_pending_updates"):
             self.world.queue.drop_all()
-        self.world.webhook_url = ""
+        state = self.world.webhook
+        state.url = ""
+        state.secret_token = ""
+        state.last_error_date = None
+        state.last_error_message = None
+        self.world.webhook_changed()
         return True
 
     async def get_webhook_info(self, params: Params) -> JsonDict:
+        state = self.world.webhook
         info: JsonDict = {
-            "url": self.world.webhook_url,
+            "url": state.url,
             "has_custom_certificate": False,
             "pending_update_count": len(self.world.queue.pending()),
         }
+        if state.url:
+            info["max_connections"] = state.max_connections
+            info["ip_address"] = "127.0.0.1"
+            if state.last_error_date is not None:
+                info["last_error_date"] = state.last_error_date
+                info["last_error_message"] = state.last_error_message
         if self.world.queue.allowed is not None:
             info["allowed_updates"] = sorted(self.world.queue.allowed)
         return info

@@ -28,6 +28,7 @@ from bot.localapi.methods import BotApi
 from bot.localapi.params import Params, read_params
 from bot.localapi.simulate import SimulatedUsers
 from bot.localapi.state import World
+from bot.localapi.webhook import WebhookDelivery
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class LocalBotApiServer(SimulatedUsers, Controls):
     - ``strict_html``: reject a bare ``&`` in HTML, which Telegram itself tolerates.
     - ``clock``: monotonic seconds for flood buckets, recorded times and the callback TTL;
       pass a fake one for exact flood tests.
+    - ``webhook_retry``: (first, longest) seconds between deliveries of an update the webhook
+      did not acknowledge; Telegram's are about (1, 60), tests shorten them.
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class LocalBotApiServer(SimulatedUsers, Controls):
         group_privacy: bool = True,
         strict_html: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        webhook_retry: tuple[float, float] = (1.0, 60.0),
     ) -> None:
         self.world = World(
             limits=limits if limits is not None else FloodLimits(),
@@ -91,6 +95,11 @@ class LocalBotApiServer(SimulatedUsers, Controls):
             clock=clock,
         )
         self.api = BotApi(self.world)
+        self.webhook = WebhookDelivery(
+            self.world, first_retry=webhook_retry[0], max_retry=webhook_retry[1]
+        )
+        self.world.queue.on_push = self.webhook.wake
+        self.world.on_webhook_change = self.webhook.forget_retries
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -117,6 +126,7 @@ class LocalBotApiServer(SimulatedUsers, Controls):
             raise
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+        self.webhook.start()
         _LOGGER.info("local Bot API server listening on %s", self.base_url)
 
     async def stop(self) -> None:
@@ -125,6 +135,7 @@ class LocalBotApiServer(SimulatedUsers, Controls):
         if runner is None:
             return
         self.world.queue.release()
+        await self.webhook.stop()
         if self._closing is not None:
             self._closing.set()
         await asyncio.sleep(0)  # let released handlers write their answers

@@ -20,6 +20,7 @@ from bot.localapi.errors import CONFLICT_POLLING, bad_request, conflict, forbidd
 from bot.localapi.faults import FaultPlan
 from bot.localapi.limits import FloodControl, FloodLimits
 from bot.localapi.recording import CallbackAnswer, Notifier, RecordedMessage, RequestRecord
+from bot.localapi.webhook import WebhookState
 
 JsonDict = dict[str, Any]
 
@@ -84,6 +85,8 @@ class UpdateQueue:
         self._next_id = 1
         self.allowed: frozenset[str] | None = None  # None: all but OPT_IN_UPDATES
         self._poller: _Poller | None = None
+        # Called at every new update: webhook delivery wakes up (see webhook.py).
+        self.on_push: Callable[[], None] | None = None
 
     def push(self, kind: str, payload: JsonDict) -> JsonDict | None:
         """Queue an update of ``kind``; None when allowed_updates filters it out."""
@@ -98,6 +101,8 @@ class UpdateQueue:
         self._updates.append(update)
         if self._poller is not None:
             self._poller.wake.set()
+        if self.on_push is not None:
+            self.on_push()
         return update
 
     def confirm(self, offset: int | None) -> None:
@@ -111,6 +116,17 @@ class UpdateQueue:
 
     def pending(self) -> list[JsonDict]:
         return list(self._updates)
+
+    def pending_view(self) -> list[JsonDict]:
+        """The pending updates themselves, in order (not a copy: do not change it)."""
+        return self._updates
+
+    def remove(self, update_id: int) -> None:
+        """Forget one update: the webhook acknowledged it."""
+        for position, update in enumerate(self._updates):
+            if update["update_id"] == update_id:
+                del self._updates[position]
+                return
 
     def drop_all(self) -> None:
         self._updates.clear()
@@ -178,7 +194,8 @@ class World:
         self.faults = FaultPlan()
         self.forced_retry: dict[int, list[int]] = {}  # chat id -> [seconds, times left]
         self.callback_queries: dict[str, float] = {}  # id -> monotonic time it was created
-        self.webhook_url = ""
+        self.webhook = WebhookState()
+        self.on_webhook_change: Callable[[], None] | None = None
         self.commands: dict[str, list[JsonDict]] = {}
         self.recorded: dict[int, list[RecordedMessage]] = {}
         self.callback_answers: list[CallbackAnswer] = []
@@ -277,6 +294,12 @@ class World:
             chat = Chat(chat_id, chat_type, title=title)
             self.chats[chat_id] = chat
         return chat
+
+    def webhook_changed(self) -> None:
+        """setWebhook or deleteWebhook ran: delivery starts, stops or restarts its retries."""
+        if self.on_webhook_change is not None:
+            self.on_webhook_change()
+        self.changed.notify()
 
     # --- misc --------------------------------------------------------------------------
 

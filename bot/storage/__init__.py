@@ -19,6 +19,7 @@ from bot.storage.errors import (
 )
 from bot.storage.feeds import Feed, FeedOutcome, FeedRepository, SeenEntry
 from bot.storage.follows import FollowRepository, normalize_phrase
+from bot.storage.inbox import InboxRepository, InboxUpdate, NewUpdate
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.models import (
     Broadcast,
@@ -62,11 +63,14 @@ __all__ = [
     "Follow",
     "FollowLimitReached",
     "FollowRepository",
+    "InboxRepository",
+    "InboxUpdate",
     "KnownItem",
     "KnownItemRepository",
     "MigrationError",
     "NewOutboxMessage",
     "NewQuestion",
+    "NewUpdate",
     "OutboxKind",
     "OutboxMessage",
     "OutboxRepository",

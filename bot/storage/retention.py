@@ -7,6 +7,9 @@ transaction each) so a prune never holds SQLite's write lock for long.
 Never touched: rows still ``pending`` or ``sending``, every row of a broadcast that is
 still ``sending`` (its counts and its resume depend on them), subscriptions, follows,
 known items and broadcast records (small, and what makes an item "new" only once).
+Webhook updates in the inbox are deleted once done and older than the retention (they stay
+that long to recognise an update Telegram sends again, which it does for at most 24 hours);
+unfinished ones never.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database
-from bot.storage.tables import broadcasts, outbox, questions
+from bot.storage.tables import broadcasts, inbox, outbox, questions
 
 BATCH = 2000
 
@@ -29,6 +32,7 @@ class Pruned:
 
     outbox: int
     questions: int
+    inbox: int = 0
 
 
 class RetentionRepository:
@@ -57,7 +61,13 @@ class RetentionRepository:
         deleted_questions = await self._in_batches(
             "retention.questions", questions, questions.c.id, old_questions.limit(BATCH)
         )
-        return Pruned(deleted_outbox, deleted_questions)
+        done_updates = select(inbox.c.update_id).where(
+            inbox.c.status == "done", inbox.c.done_at < older_than
+        )
+        deleted_inbox = await self._in_batches(
+            "retention.inbox", inbox, inbox.c.update_id, done_updates.limit(BATCH)
+        )
+        return Pruned(deleted_outbox, deleted_questions, deleted_inbox)
 
     async def _in_batches(
         self, operation: str, table: Table, key: ColumnElement[int], ids: Select[tuple[int]]

@@ -10,6 +10,7 @@ from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
 from bot.storage.feeds import FeedRepository
 from bot.storage.follows import FollowRepository
+from bot.storage.inbox import InboxRepository
 from bot.storage.known_items import KnownItemRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.published import PublishedItemRepository
@@ -38,6 +39,7 @@ class Storage:
     published: PublishedItemRepository
     retention: RetentionRepository
     feeds: FeedRepository
+    inbox: InboxRepository
 
     @classmethod
     def over(cls, database: Database) -> Storage:
@@ -55,6 +57,7 @@ class Storage:
             published=PublishedItemRepository(database),
             retention=RetentionRepository(database),
             feeds=FeedRepository(database),
+            inbox=InboxRepository(database),
         )
 
     @classmethod

@@ -239,3 +239,32 @@ seen_items = Table(
     Column("item_id", String(80), nullable=False),
     Column("first_seen_at", UtcDateTime, nullable=False),
 )
+
+inbox = Table(
+    "inbox",
+    metadata,
+    # Telegram's update_id: unique, so an update Telegram sends again is stored once.
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    # Whose updates must run in order: the chat, else the user (NULL: no order to keep).
+    Column("chat_id", BigInteger, nullable=True),
+    # The update's JSON as Telegram sent it; emptied once handled (the row stays a few days
+    # as the marker that drops a late duplicate).
+    Column("payload", Text, nullable=False),
+    # pending -> working (claimed until lease_until) -> done
+    Column("status", String(16), nullable=False),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime, nullable=True, index=True),
+    Index("ix_inbox_status_update_id", "status", "update_id"),
+    Index("ix_inbox_chat_id_status_update_id", "chat_id", "status", "update_id"),
+)
+
+webhook = Table(
+    "webhook",
+    metadata,
+    # One row (id 1): the secret every process checks in X-Telegram-Bot-Api-Secret-Token.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("secret", String(256), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
