@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,32 @@ async def test_a_database_file_replaced_under_the_bot_is_not_written_to(
         (reply,) = await bot.say("/subscribe 08:00 UTC")
     assert "cannot save" in reply.text
     assert any("replaced" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def _immutable(path: Path, on: bool) -> bool:
+    """chattr +i / -i: read-only even to root, which ignores file modes."""
+    flag = "+i" if on else "-i"
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+async def test_a_database_file_made_read_only_under_the_bot_is_said_so_and_nothing_claimed(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator (or a full disk's remount) makes the file read-only: each write would fail.
+    The bot says it cannot save, logs the reason once, and recovers when the file is back."""
+    path = Path(bot.settings.database_url.removeprefix("sqlite+aiosqlite:///"))
+    if shutil.which("chattr") is None or not _immutable(path, True):
+        pytest.skip("chattr +i is not available here (it needs root on ext4 or similar)")
+    try:
+        with caplog.at_level(logging.WARNING):
+            (first,) = await bot.say("/subscribe 08:00 UTC")
+            (second,) = await bot.say("/follow harbour")
+    finally:
+        _immutable(path, False)
+    for reply in (first, second):
+        assert "cannot save" in reply.text and "subscribed" not in reply.text.lower()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "read-only" in errors[0].getMessage(), errors
+    (back,) = await bot.say("/subscribe 08:00 UTC")
+    assert "You are subscribed" in back.text
