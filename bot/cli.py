@@ -153,6 +153,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from bot.errors import KnowledgeError
     from bot.knowledge.store import load_knowledge, summarize
 
+    if args.path is None:
+        args.path = _existing(_default_knowledge(), "KNOWLEDGE_FILE")
     try:
         items = load_knowledge(args.path)
     except KnowledgeError as exc:
@@ -283,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_cmd_export)
 
     check = commands.add_parser("check", help="validate a knowledge file")
-    check.add_argument("path", type=Path)
+    check.add_argument(
+        "path", type=Path, nargs="?", help="the file to check (default: KNOWLEDGE_FILE)"
+    )
     check.set_defaults(handler=_cmd_check)
 
     feeds = commands.add_parser("feeds", help="the feeds the bot follows: add, list, remove")

@@ -126,6 +126,16 @@ def test_check_summarises_a_valid_file_in_one_line(capsys: pytest.CaptureFixture
     assert capsys.readouterr().out.strip().endswith("ok, 20 items, 2021-04-20 to 2021-06-10")
 
 
+def test_check_without_a_path_checks_the_configured_knowledge_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A newcomer types `newsbot check`: the file the bot would load is the one checked."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KNOWLEDGE_FILE", str(NEWS))
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith(f"{NEWS}: ok, 20 items")
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
