@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import signal
 import socket
@@ -17,6 +18,8 @@ from harness import ADMIN, ALICE, SEED_KNOWLEDGE
 from processes import BotProcess
 
 from bot.localapi import SECRET_HEADER, Fault, LocalBotApiServer
+from bot.serving import webhook as webhook_module
+from bot.serving.webhook import WebhookListener
 from bot.storage import Storage
 
 SECRET = "webhook-secret_for-tests"
@@ -260,3 +263,36 @@ async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_webhook_then_p
     await server.wait_for_messages(ALICE, 2, timeout=30)
     assert server.webhook_url == ""
     assert not [r for r in server.requests if r.status == 409], webhook_bot.logs()
+
+
+async def test_forged_requests_from_many_addresses_do_not_flood_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger who found the webhook's address posts from address after address: each
+    of the first sources is logged once, then one line says no more are, and that is all."""
+    monkeypatch.setattr(webhook_module, "MAX_LOGGED_SOURCES", 3)
+    storage = await Storage.open(f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}")
+    listener = WebhookListener("/hook", readiness=_always_ready)
+    listener.accept(storage.inbox, SECRET, lambda: None)
+    port = free_port()
+    await listener.start("127.0.0.1", port)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.serving.webhook"):
+            for last_octet in range(2, 9):  # 127.0.0.2 … 127.0.0.8, all loopback on Linux
+                connector = aiohttp.TCPConnector(local_addr=(f"127.0.0.{last_octet}", 0))
+                async with aiohttp.ClientSession(connector=connector) as session:
+                    for _ in range(2):
+                        url = f"http://127.0.0.1:{port}/hook"
+                        async with session.post(url, data=message_update(1, "hi")) as answer:
+                            assert answer.status == 403
+    finally:
+        await listener.close()
+        await storage.close()
+    lines = [r.getMessage() for r in caplog.records if "secret token" in r.getMessage()]
+    assert len(lines) == 4, lines
+    assert "no more are logged" in lines[-1] and "127.0.0.5" in lines[-1]
+    assert listener.forged == 14
+
+
+async def _always_ready() -> str | None:
+    return None

@@ -155,13 +155,19 @@ class WebhookListener:
         if not self._authentic(request):
             self.forged += 1
             source = request.remote or "unknown"
-            if source not in self._logged_sources:
-                if len(self._logged_sources) < MAX_LOGGED_SOURCES:
-                    self._logged_sources.add(source)
+            if source not in self._logged_sources and len(self._logged_sources) <= (
+                MAX_LOGGED_SOURCES
+            ):
+                # Past the cap, one last line: many sources must not flood the log either.
+                self._logged_sources.add(source)
+                last = len(self._logged_sources) > MAX_LOGGED_SOURCES
                 logger.warning(
                     "webhook: refused a request from %s without the right secret token "
-                    "(logged once per source)",
+                    "(logged once per source%s)",
                     source,
+                    f"; more than {MAX_LOGGED_SOURCES} sources, no more are logged"
+                    if last
+                    else "",
                 )
             return web.Response(status=403, text="forbidden\n")
         if not self.accepting or self._batches is None:
