@@ -35,6 +35,7 @@ from bot.questions.question_log import FLUSH_SECONDS, QuestionLog
 from bot.questions.throttle import QuestionThrottle
 from bot.storage import Storage, StorageError, StorageUnavailable, utc_now
 from bot.storage.location import missing_folders, sqlite_file
+from bot.storage.single_process import hold_sqlite_database
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,13 @@ def build_application(
     clock: Callable[[], dt.datetime] = utc_now,
     tick_seconds: float = TICK_SECONDS,
     feed_tick_seconds: float = FEED_TICK_SECONDS,
+    single_process: bool = False,
 ) -> NewsbotApp:
-    """The bot for ``settings``; ``token`` overrides the configured one (console mode)."""
+    """The bot for ``settings``; ``token`` overrides the configured one (console mode).
+
+    ``single_process``: on SQLite, refuse to start while another process runs on the file
+    (``newsbot run``; console mode, tests and benchmarks pass False).
+    """
     secret = settings.telegram_bot_token
     bot_token = token or (secret.get_secret_value() if secret else None)
     if bot_token is None:
@@ -119,6 +125,7 @@ def build_application(
     services.throttle = throttle
     intake.accepting = lambda: app.running
     services.tick_seconds = tick_seconds
+    services.single_process = single_process
     services.feed_tick_seconds = feed_tick_seconds
     register_handlers(app)
     return app
@@ -143,6 +150,8 @@ async def _post_init(app: NewsbotApp) -> None:
     assert services.settings is not None
     settings = services.settings
     storage = services.storage = await open_storage(settings.database_url, services.clock)
+    if services.single_process:
+        services.database_lock = hold_sqlite_database(settings.database_url)
     newsroom = services.newsroom = Newsroom.open(settings.knowledge_file, storage.published)
     await newsroom.pick_up_published()
     logger.info("knowledge: %d items from %s and published", len(newsroom.items), newsroom.path)
@@ -411,6 +420,9 @@ async def _post_shutdown(app: NewsbotApp) -> None:
     if services.storage is not None:
         await services.storage.close()
         services.storage = None
+    if services.database_lock is not None:
+        services.database_lock.release()
+        services.database_lock = None
     services.newsroom = None
     services.scheduler = None
 

@@ -20,6 +20,7 @@ from bot.knowledge.newsroom import Newsroom
 from bot.questions.question_log import QuestionLog
 from bot.questions.throttle import QuestionThrottle
 from bot.storage import Storage, utc_now
+from bot.storage.single_process import ProcessLock
 
 T = TypeVar("T")
 
@@ -75,6 +76,9 @@ class Services:
         self.question_log: QuestionLog | None = None
         self.poller: FeedPoller | None = None
         self.feed_tick_seconds = FEED_TICK_SECONDS
+        # ``newsbot run`` on SQLite: the file is this process's alone (bot/storage/single_process).
+        self.single_process = False
+        self.database_lock: ProcessLock | None = None
         # Background tasks (broadcast progress) kept referenced until done.
         self.background: set[asyncio.Task[None]] = set()
 

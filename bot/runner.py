@@ -34,7 +34,7 @@ def run_bot(settings: Settings, *, retry_delays: Sequence[float] = RETRY_DELAYS)
         run_webhook(settings, retry_delays=retry_delays)
         return
     asyncio.run(reach_bot_api(settings, retry_delays))
-    app = build_application(settings)
+    app = build_application(settings, single_process=True)
     try:
         # run_polling calls deleteWebhook first (python-telegram-bot's bootstrap), so a bot
         # that ran in webhook mode before polls again: while a webhook is set Telegram
@@ -53,7 +53,7 @@ def run_webhook(settings: Settings, *, retry_delays: Sequence[float] = RETRY_DEL
         asyncio.run(
             serve_webhook(
                 settings,
-                lambda: build_application(settings),
+                lambda: build_application(settings, single_process=True),
                 lambda: reach_bot_api(settings, retry_delays),
             )
         )

@@ -179,3 +179,34 @@ async def test_a_new_database_folder_is_said_in_the_log(tmp_path: Path) -> None:
     assert any(
         line.endswith("storage: created the folder data for data/new/newsbot.db") for line in lines
     ), lines
+
+
+async def test_a_second_bot_on_the_same_sqlite_file_is_refused_with_one_line_naming_postgresql(
+    tmp_path: Path,
+) -> None:
+    async with LocalBotApiServer() as server:
+        first = await _start(tmp_path, TELEGRAM_API_BASE_URL=server.base_url)
+        assert first.stderr is not None
+        try:
+            line = b""
+            while b"knowledge:" not in line:  # past opening the database
+                line = await asyncio.wait_for(first.stderr.readline(), 30)
+                assert line, "the first bot ended"
+            code, lines = await _run(tmp_path, TELEGRAM_API_BASE_URL=server.base_url)
+            assert code == 2
+            assert lines[-1] == (
+                f"newsbot run: DATABASE_URL: another newsbot (pid {first.pid}) is running on "
+                f"{tmp_path / 'newsbot.db'}; an SQLite file serves one process (several "
+                "processes need PostgreSQL: set DATABASE_URL=postgresql://user@host/db)"
+            ), lines
+            assert not any("Traceback" in line for line in lines)
+            # The first one goes without a word: SIGKILL leaves no lock behind.
+            first.kill()
+            await first.wait()
+            lines = await _run_until(tmp_path, "knowledge:", TELEGRAM_API_BASE_URL=server.base_url)
+            assert any("knowledge:" in line for line in lines), lines
+            assert not any("another newsbot" in line for line in lines), lines
+        finally:
+            if first.returncode is None:
+                first.kill()
+                await first.wait()
