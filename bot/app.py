@@ -18,6 +18,7 @@ from bot.context import CONTEXT_TYPES, BotContext, Services
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.courier import STALL_AFTER, Courier
 from bot.delivery.ratelimit import ChatRateLimiter, Limits
+from bot.delivery.shared_budget import SharedBudget
 from bot.delivery.telegram_sender import TelegramSender
 from bot.digests.alerts import queue_alerts
 from bot.digests.scheduler import TICK_SECONDS, DigestScheduler
@@ -72,6 +73,17 @@ POOL_TIMEOUT = 30.0
 # rare; the courier bounds how many sends can be in that state (see bot/delivery/courier.py).
 
 
+def courier_concurrency(paid_rate: int) -> int:
+    """Sends the courier keeps in flight: 32 carry 28/s; a paid rate needs about a tenth of
+    a second's worth (a send takes a few milliseconds on loopback, tens to Telegram)."""
+    return max(32, paid_rate // 10)
+
+
+def connection_pool(paid_rate: int) -> int:
+    """HTTP connections to the Bot API: see POOL_SIZE; more for paid broadcasts."""
+    return max(POOL_SIZE, min(64, paid_rate // 20))
+
+
 def build_application(
     settings: Settings,
     *,
@@ -90,7 +102,10 @@ def build_application(
     bot_token = token or (secret.get_secret_value() if secret else None)
     if bot_token is None:
         raise ValueError("a bot token is needed: set TELEGRAM_BOT_TOKEN or use console mode")
-    limits = Limits(overall_per_second=settings.send_rate_per_second)
+    limits = Limits(
+        overall_per_second=settings.send_rate_per_second,
+        paid_per_second=float(settings.paid_broadcast_rate),
+    )
     throttle = QuestionThrottle(settings.questions_per_minute)
     intake = FairUpdates(throttle, _tell_throttled)
     app: NewsbotApp = (
@@ -106,7 +121,7 @@ def build_application(
         # limiter, and one that finds the pool busy waits its turn (not PTB's 1 s timeout).
         # Parameters stay PTB's urlencoded form, which every Bot API implementation reads;
         # JSON bodies saved about 4% CPU per answer here, but not every server takes them.
-        .connection_pool_size(POOL_SIZE)
+        .connection_pool_size(connection_pool(settings.paid_broadcast_rate))
         .pool_timeout(POOL_TIMEOUT)
         # Throttling, one lane per sender and shared slots given back while a reply waits
         # for its chat's turn: see bot/handlers/intake.py.
@@ -157,6 +172,11 @@ async def _post_init(app: NewsbotApp) -> None:
     logger.info("knowledge: %d items from %s and published", len(newsroom.items), newsroom.path)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())
     services.question_log = QuestionLog(storage.questions)
+    shared = storage.database.dialect != "sqlite"
+    limiter = app.bot.rate_limiter
+    if shared and isinstance(limiter, ChatRateLimiter):
+        # Telegram's limits are per bot: every process on this database paces by one budget.
+        limiter.share(SharedBudget(storage.send_budget))
     courier = services.courier = Courier(
         storage.outbox,
         storage.chats,
@@ -166,6 +186,11 @@ async def _post_init(app: NewsbotApp) -> None:
         first_backoff=settings.delivery_first_backoff_seconds,
         # A send slower than this means the Bot API hangs: claim nothing new until it answers.
         stall_after=min(STALL_AFTER, settings.telegram_read_timeout_seconds / 2),
+        concurrency=courier_concurrency(settings.paid_broadcast_rate),
+        lease=dt.timedelta(seconds=settings.delivery_lease_seconds),
+        # SQLite serves one process: what is left `sending` at start is a dead one's.
+        exclusive=not shared,
+        paid_kinds=frozenset({"broadcast"}) if settings.paid_broadcast_rate else frozenset(),
     )
     await courier.recover()
     courier.start()

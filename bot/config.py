@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     default_digest_time: dt.time = dt.time(8, 0)
     questions_per_minute: int = Field(default=20, ge=1, le=1000)
     send_rate_per_second: float = Field(default=28.0, gt=0, le=30)
+    # Paid broadcasts (Bot API allow_paid_broadcast: up to 1000 messages a second for 0.1
+    # Star each): broadcasts go at up to this rate; 0 is off. Digests and alerts stay free.
+    paid_broadcast_rate: int = 0
+    # How long an outbox row claimed by a process stays its own without a renewal: the
+    # rows of a process killed mid-send are sent by another after at most this.
+    delivery_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     # How long a message is retried through network errors, 5xx and 429 after it was
     # queued; only then is it recorded failed. Telegram's own refusals (400, 403) are final.
     delivery_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
@@ -79,6 +85,17 @@ class Settings(BaseSettings):
         ):
             raise ValueError("expected a token from @BotFather such as 123456:ABC-DEF...")
         return value.strip()
+
+    @field_validator("paid_broadcast_rate", mode="before")
+    @classmethod
+    def _paid_rate(cls, value: object) -> object:
+        text = str(value).strip() if value is not None else "0"
+        if isinstance(value, bool) or not re.fullmatch(r"\d+", text) or int(text) > 1000:
+            raise ValueError(
+                "expected a whole number of messages per second from 1 to 1000 (Telegram's "
+                f"paid-broadcast limit), or 0 for off, got {value!r}"
+            )
+        return int(text)
 
     @field_validator("webhook_url", mode="before")
     @classmethod

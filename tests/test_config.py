@@ -44,6 +44,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None
         ("QUESTIONS_PER_MINUTE", "-1", "QUESTIONS_PER_MINUTE: expected at least 1, got '-1'"),
         ("QUESTIONS_PER_MINUTE", "many", "QUESTIONS_PER_MINUTE: expected a whole number"),
         ("SEND_RATE_PER_SECOND", "99", "SEND_RATE_PER_SECOND: expected at most 30"),
+        (
+            "PAID_BROADCAST_RATE",
+            "1001",
+            "PAID_BROADCAST_RATE: expected a whole number of messages per second from 1 to "
+            "1000 (Telegram's paid-broadcast limit), or 0 for off, got '1001'",
+        ),
+        ("PAID_BROADCAST_RATE", "fast", "PAID_BROADCAST_RATE: expected a whole number"),
+        ("PAID_BROADCAST_RATE", "-5", "PAID_BROADCAST_RATE: expected a whole number"),
+        ("DELIVERY_LEASE_SECONDS", "0", "DELIVERY_LEASE_SECONDS: expected at least 1"),
         ("WEBHOOK_URL", "ftp://bot.example.org/x", "WEBHOOK_URL: expected the public https URL"),
         ("WEBHOOK_URL", "http://bot.example.org/x", "WEBHOOK_URL: Telegram calls https URLs only"),
         ("WEBHOOK_LISTEN", "8443", "WEBHOOK_LISTEN: expected host:port"),

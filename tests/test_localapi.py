@@ -312,6 +312,32 @@ async def test_forty_quick_sends_across_chats_hit_the_overall_limit_of_thirty(
     assert sum(1 for r in results if not isinstance(r, Exception)) == 3
 
 
+async def test_a_paid_broadcast_passes_the_free_limit_up_to_a_thousand_a_second_then_gets_429(
+    frozen: tuple[LocalBotApiServer, Bot, FrozenClock],
+) -> None:
+    server, bot, clock = frozen
+    chats = [server.add_private_chat(20_000 + n)["id"] for n in range(1100)]
+    results = await asyncio.gather(
+        *(bot.send_message(chat, "news", allow_paid_broadcast=True) for chat in chats),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, RetryAfter)]
+    assert len(refused) == 100  # 1000 a second, not 30
+    assert all(r.retry_after == dtm.timedelta(seconds=1) for r in refused)
+    assert server.world.paid_messages == 1000
+    assert all(m.paid for chat in chats for m in server.messages(chat))
+    # The free budget is untouched: a digest goes out at once ...
+    await bot.send_message(chats[-1], "your digest")
+    assert not server.messages(chats[-1])[-1].paid
+    # ... and the chat's own limit still holds for paid sends.
+    clock.now += 0.01  # ten paid tokens: the paid bucket is not what refuses below
+    reader = next(chat for chat in chats if server.messages(chat))  # had one already
+    for n in range(2):
+        await bot.send_message(reader, f"more {n}", allow_paid_broadcast=True)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(reader, "fourth in a row", allow_paid_broadcast=True)
+
+
 async def test_one_private_chat_tolerates_a_burst_of_three_then_one_per_second(
     frozen: tuple[LocalBotApiServer, Bot, FrozenClock],
 ) -> None:

@@ -149,7 +149,13 @@ class HangingSender:
         self.started = 0
 
     async def send(
-        self, chat_id: int, text: str, parse_mode: str | None, reply_markup: str | None
+        self,
+        chat_id: int,
+        text: str,
+        parse_mode: str | None,
+        reply_markup: str | None,
+        *,
+        paid: bool = False,
     ) -> object:
         self.started += 1
         await asyncio.Event().wait()

@@ -24,10 +24,16 @@ until the sends in flight are answered or time out, so at most ``concurrency`` s
 of unknown fate at once. After a send timed out or the Bot API was unreachable, the
 courier probes with one send at a time until one is answered.
 
-Crash safety: rows left ``sending`` by a killed process go back to pending on
-start (counted as of unknown fate). The one window left is between Telegram
-accepting a message and our ``mark_sent`` commit: a kill exactly there sends that
-one message again. We choose that over losing it; see README for the measured window.
+Crash safety: a claimed row is leased (``lease``, ``DELIVERY_LEASE_SECONDS``); the courier
+renews the leases of its sends in flight every third of a lease. Rows left ``sending`` by a
+killed process go back to pending (counted as of unknown fate): at start when the courier
+owns its database alone (``exclusive``, SQLite: every ``sending`` row is a dead process's),
+else once their lease has passed, by whichever process looks first (every courier looks
+every third of a lease), so several processes on one PostgreSQL never take a row from a
+live one. A lease ending further ahead than ``lease`` was stamped by a clock that ran fast,
+and counts as passed. The one window left is between Telegram accepting a message and our
+``mark_sent`` commit: a kill exactly there sends that one message again. We choose that
+over losing it; see README for the measured window.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.storage import ChatRepository, OutboxMessage, OutboxRepository, StorageUnavailable
+from bot.storage.outbox import DEFAULT_LEASE
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +96,16 @@ class Sender(Protocol):
     """Sends one message and classifies the answer; never raises for a Telegram error."""
 
     async def send(
-        self, chat_id: int, text: str, parse_mode: str | None, reply_markup: str | None
-    ) -> SendOutcome: ...
+        self,
+        chat_id: int,
+        text: str,
+        parse_mode: str | None,
+        reply_markup: str | None,
+        *,
+        paid: bool = False,
+    ) -> SendOutcome:
+        """``paid``: a paid broadcast (``allow_paid_broadcast``), paced by its own rate."""
+        ...
 
 
 FIRST_BACKOFF = 1.0
@@ -126,6 +141,9 @@ class Courier:
         max_backoff: float = MAX_BACKOFF,
         stall_after: float = STALL_AFTER,
         idle_poll: float = 1.0,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        exclusive: bool = True,
+        paid_kinds: frozenset[str] = frozenset(),
     ) -> None:
         self.outbox = outbox
         self.chats = chats
@@ -137,6 +155,10 @@ class Courier:
         self.max_backoff = max_backoff
         self.stall_after = stall_after
         self.idle_poll = idle_poll
+        self.lease = lease
+        self.exclusive = exclusive
+        self.paid_kinds = paid_kinds
+        """Kinds of rows sent as paid broadcasts (``{"broadcast"}`` with PAID_BROADCAST_RATE)."""
         self.unreachable_since: dt.datetime | None = None
         """When the Bot API stopped answering (network errors, 5xx, timeouts); None if up."""
         self._probing = False
@@ -145,7 +167,9 @@ class Courier:
         self._marker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._leases: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._row_of: dict[asyncio.Task[None], int] = {}
         # One claim at a time: a row claimed in the database is in ``_in_flight`` before
         # anyone can look at ``_in_flight`` and conclude that nothing is being sent.
         self._claiming = asyncio.Lock()
@@ -157,11 +181,15 @@ class Courier:
     async def recover(self) -> int:
         """Put rows a killed process left ``sending`` back in the queue (call before start).
 
-        Every ``sending`` row is requeued, whatever its lease says: a lease stamped by a clock
-        that ran fast is in the future. Pending rows due further ahead than ``FUTURE_HORIZON``
-        are made due now, for the same reason.
+        ``exclusive``: every ``sending`` row is requeued, whatever its lease says (no other
+        process can be sending it). Otherwise only those whose lease has passed or was
+        stamped by a clock that ran fast; the rest belong to live processes. Pending rows
+        due further ahead than ``FUTURE_HORIZON`` are made due now (a clock that ran fast).
         """
-        count = await self.outbox.requeue_stale_sending()
+        if self.exclusive:
+            count = await self.outbox.requeue_stale_sending()
+        else:
+            count = await self.outbox.requeue_expired(self.clock(), self.lease)
         if count:
             logger.warning("requeued %d message(s) left in flight by the last run", count)
         # Longer than any backoff or retry_after we would set: a clock that ran fast set it.
@@ -175,6 +203,32 @@ class Courier:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="courier")
+        if self._leases is None:
+            self._leases = asyncio.create_task(self._keep_leases(), name="courier-leases")
+
+    async def _keep_leases(self) -> None:
+        """Every third of a lease: renew the leases of the sends in flight, and (shared
+        database) take back the rows of processes whose leases passed."""
+        period = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.renew_leases()
+                if not self.exclusive:
+                    taken = await self.outbox.requeue_expired(self.clock(), self.lease)
+                    if taken:
+                        logger.warning(
+                            "requeued %d message(s) whose sender stopped renewing its lease",
+                            taken,
+                        )
+                        self.wake()
+            except Exception:  # the database is away: the next round tries again
+                logger.warning("courier could not renew its leases", exc_info=True)
+
+    async def renew_leases(self) -> int:
+        """Extend the leases of the sends in flight by one lease from now."""
+        ids = sorted(self._row_of.values())
+        return await self.outbox.renew(ids, self.clock() + self.lease)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, and let messages in flight finish and be recorded (up to ``grace``).
@@ -188,12 +242,26 @@ class Courier:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:
+            await self._finish_in_flight(grace)
+        finally:
+            leases, self._leases = self._leases, None
+            if leases is not None:
+                leases.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await leases
+
+    async def _finish_in_flight(self, grace: float) -> None:
         if self._in_flight:
             _, late = await asyncio.wait(self._in_flight, timeout=grace)
             for pending in late:
                 pending.cancel()
             if late:
-                logger.warning("%d send(s) unanswered at shutdown: requeued at start", len(late))
+                logger.warning(
+                    "%d send(s) unanswered at shutdown: requeued at start or when their lease"
+                    " passes",
+                    len(late),
+                )
                 await asyncio.gather(*late, return_exceptions=True)
 
     async def _run(self) -> None:
@@ -235,16 +303,18 @@ class Courier:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._started.pop(task, None)
+        self._row_of.pop(task, None)
 
     async def _claim(self) -> int:
         async with self._claiming:
             free = self._room()
             if free <= 0:
                 return 0
-            rows = await self.outbox.claim_due(self.clock(), free)
+            rows = await self.outbox.claim_due(self.clock(), free, self.lease)
             for row in rows:
                 task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
                 self._in_flight.add(task)
+                self._row_of[task] = row.id
                 self._started[task] = asyncio.get_running_loop().time()
                 task.add_done_callback(self._finished)
             return len(rows)
@@ -264,7 +334,11 @@ class Courier:
     async def _deliver(self, row: OutboxMessage) -> None:
         try:
             outcome = await self.sender.send(
-                row.chat_id, row.text, row.parse_mode, row.reply_markup
+                row.chat_id,
+                row.text,
+                row.parse_mode,
+                row.reply_markup,
+                paid=row.kind in self.paid_kinds,
             )
         except Exception as exc:  # a bug in the sender must not lose the row
             logger.exception("sender failed on outbox row %d", row.id)

@@ -20,8 +20,9 @@ def check_can_send(world: World, chat: Chat) -> None:
         raise forbidden(_KICKED.get(chat.type, "bot was blocked by the user"))
 
 
-def check_flood(world: World, chat: Chat) -> None:
-    """429 when ``force_retry_after`` is armed for the chat or a flood bucket is empty."""
+def check_flood(world: World, chat: Chat, paid: bool = False) -> None:
+    """429 when ``force_retry_after`` is armed for the chat or a flood bucket is empty
+    (``paid``: the paid-broadcast bucket instead of the overall one)."""
     forced = world.forced_retry.get(chat.id)
     if forced is not None:
         seconds, left = forced
@@ -30,6 +31,6 @@ def check_flood(world: World, chat: Chat) -> None:
         else:
             forced[1] = left - 1
         raise too_many_requests(seconds)
-    wait = world.flood.acquire(chat.id)
+    wait = world.flood.acquire(chat.id, paid)
     if wait is not None:
         raise too_many_requests(wait)

@@ -10,6 +10,11 @@ burst (an answer split into two or three parts, or an answer plus a follow-up), 
 bot that loops over one chat gets 429 on the fourth quick message, as it would in
 production after a few.
 
+Paid broadcasts (Bot API 7.11, ``allow_paid_broadcast``): "up to 1000 messages per second",
+past the free overall limit, for 0.1 Star each; per-chat limits still apply. A send with the
+flag takes its token from a bucket of its own (``paid_per_second``) instead of the overall
+one, and past it gets 429 with retry_after as any flood.
+
 Edits are not counted by default: Telegram limits them separately and more loosely, and
 counting them as sends would make a bot that edits a progress message look broken here
 while it works there. ``FloodLimits(count_edits=True)`` counts them against the chat.
@@ -33,6 +38,8 @@ class FloodLimits:
     private_burst: int = 3
     group_per_minute: float = 20.0
     group_burst: int = 20
+    paid_per_second: float = 1000.0
+    paid_burst: int = 1000
     count_edits: bool = False
 
     @classmethod
@@ -74,6 +81,7 @@ class FloodControl:
         self.limits = limits
         self._clock = clock
         self._global: TokenBucket | None = None
+        self._paid: TokenBucket | None = None
         self._chats: dict[int, TokenBucket] = {}
 
     def _chat_bucket(self, chat_id: int, now: float) -> TokenBucket:
@@ -87,23 +95,34 @@ class FloodControl:
             self._chats[chat_id] = bucket
         return bucket
 
-    def acquire(self, chat_id: int) -> float | None:
-        """Take a token for ``chat_id`` and return None, or return the seconds to wait."""
+    def acquire(self, chat_id: int, paid: bool = False) -> float | None:
+        """Take a token for ``chat_id`` and return None, or return the seconds to wait.
+
+        ``paid``: the send carries ``allow_paid_broadcast``; the paid bucket replaces the
+        overall one.
+        """
         limits = self.limits
         if not limits.enabled:
             return None
         now = self._clock()
-        if self._global is None:
-            self._global = TokenBucket(limits.global_per_second, limits.global_burst, now)
+        if paid:
+            if self._paid is None:
+                self._paid = TokenBucket(limits.paid_per_second, limits.paid_burst, now)
+            overall = self._paid
+        else:
+            if self._global is None:
+                self._global = TokenBucket(limits.global_per_second, limits.global_burst, now)
+            overall = self._global
         chat = self._chat_bucket(chat_id, now)
-        wait = max(self._global.wait_time(now), chat.wait_time(now))
+        wait = max(overall.wait_time(now), chat.wait_time(now))
         if wait > 0.0:
             return wait
-        self._global.take(now)
+        overall.take(now)
         chat.take(now)
         return None
 
     def reset(self) -> None:
         """Forget all buckets (every chat starts full again)."""
         self._global = None
+        self._paid = None
         self._chats.clear()

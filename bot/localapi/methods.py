@@ -245,7 +245,9 @@ class BotApi:
             isinstance(preview, dict) and preview.get("is_disabled") is True
         )
         check_can_send(world, chat)
-        check_flood(world, chat)
+        # Bot API 7.11: paid broadcasts, up to 1000/s for 0.1 Star each (see limits.py).
+        paid = params.get_bool("allow_paid_broadcast")
+        check_flood(world, chat, paid)
         message: JsonDict = {
             "message_id": chat.next_message_id(),
             "from": world.bot_user(),
@@ -285,8 +287,11 @@ class BotApi:
                 disable_notification=params.get_bool("disable_notification"),
                 protect_content=params.get_bool("protect_content"),
                 link_preview_disabled=preview_disabled,
+                paid=paid,
             )
         )
+        if paid:
+            world.paid_messages += 1
         world.changed.notify()
         return message
 

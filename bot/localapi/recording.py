@@ -52,6 +52,7 @@ class RecordedMessage:
     disable_notification: bool = False
     protect_content: bool = False
     link_preview_disabled: bool = False
+    paid: bool = False  # sent with allow_paid_broadcast (0.1 Star)
     edited_at: float | None = None
     deleted: bool = False
     history: list[MessageVersion] = field(default_factory=list)

@@ -198,6 +198,8 @@ class World:
         self.on_webhook_change: Callable[[], None] | None = None
         self.commands: dict[str, list[JsonDict]] = {}
         self.recorded: dict[int, list[RecordedMessage]] = {}
+        # Messages sent with allow_paid_broadcast: 0.1 Star each from the bot's balance.
+        self.paid_messages = 0
         self.callback_answers: list[CallbackAnswer] = []
         self.requests: list[RequestRecord] = []
         self.changed = Notifier()

@@ -9,6 +9,7 @@ from bot.storage.audience import AudienceRepository
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
+from bot.storage.drafts import AdminDraft, DraftRepository, DraftStep
 from bot.storage.errors import (
     DatabaseGone,
     FollowLimitReached,
@@ -42,10 +43,12 @@ from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import NewQuestion, QuestionRepository, normalize_question
 from bot.storage.retention import Pruned, RetentionRepository
 from bot.storage.retry import RetryPolicy
+from bot.storage.send_budget import SendBudgetRepository
 from bot.storage.storage import Storage
 from bot.storage.subscriptions import DigestClaim, SubscriptionRepository
 
 __all__ = [
+    "AdminDraft",
     "AudienceRepository",
     "Broadcast",
     "BroadcastRepository",
@@ -57,6 +60,8 @@ __all__ = [
     "Database",
     "DatabaseGone",
     "DigestClaim",
+    "DraftRepository",
+    "DraftStep",
     "Feed",
     "FeedOutcome",
     "FeedRepository",
@@ -83,6 +88,7 @@ __all__ = [
     "RetentionRepository",
     "RetryPolicy",
     "SeenEntry",
+    "SendBudgetRepository",
     "Storage",
     "StorageError",
     "StorageUnavailable",

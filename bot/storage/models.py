@@ -137,6 +137,7 @@ class OutboxMessage(_Frozen):
     broadcast_id: int | None
     unknown_fate: int = 0
     item_id: str | None = None
+    lease_until: AwareDatetime | None = None
 
 
 class Broadcast(_Frozen):

@@ -3,14 +3,20 @@
 A message's life: ``pending`` → ``sending`` (claimed by a sender) → ``sent``, or back to
 ``pending`` for a retry, or ``failed`` / ``skipped`` / ``cancelled``.
 
-Delivery window. A sender claims a row (``sending``), calls Telegram, then records the
-outcome. A crash between Telegram accepting the message and ``mark_sent`` committing
-leaves the row in ``sending``; ``requeue_stale_sending`` puts it back to ``pending`` and it
-is sent again. So delivery is at-least-once, with the duplicate window being exactly that
-gap; choose ``older_than`` well past the longest send (including flood-wait sleeps), or a
-slow sender's row is requeued while it is still in flight. Without the requeue it would be
-at-most-once. Enqueueing is idempotent per ``dedupe_key``, so a digest or broadcast
-enqueued twice (a retry, a second scheduler) still yields one row.
+Delivery window. A sender claims a row (``sending``, with a lease until ``lease_until``),
+calls Telegram, then records the outcome. A crash between Telegram accepting the message
+and ``mark_sent`` committing leaves the row in ``sending``; once its lease has passed,
+``requeue_expired`` puts it back to ``pending`` and it is sent again (a process alone on its
+database, SQLite, may take back every ``sending`` row at start: ``requeue_stale_sending``).
+So delivery is at-least-once, with the duplicate window being exactly that gap. A live
+sender renews the leases of its sends in flight (``renew``), so no row is taken from a
+process that is still sending it. Without the requeue it would be at-most-once.
+
+Several processes (PostgreSQL): claims use ``FOR UPDATE SKIP LOCKED``, so concurrent
+claimers take disjoint rows without waiting for each other.
+
+Enqueueing is idempotent per ``dedupe_key``, so a digest or broadcast enqueued twice (a
+retry, a second scheduler) still yields one row.
 """
 
 from __future__ import annotations
@@ -37,6 +43,11 @@ from bot.storage.tables import outbox
 _CHUNK = 500
 # Telegram errors can be long; the row keeps the start, which names the cause.
 _MAX_ERROR = 1000
+# How long a claim is its process's without a renewal (DELIVERY_LEASE_SECONDS).
+DEFAULT_LEASE = dt.timedelta(seconds=30)
+# Clocks of processes on different machines differ a little (NTP keeps them within
+# milliseconds); a lease this much further ahead than its length is still believed.
+LEASE_SLACK = dt.timedelta(seconds=5)
 
 
 def _message(row: RowMapping) -> OutboxMessage:
@@ -90,8 +101,11 @@ class OutboxRepository:
 
         return await self._db.run("outbox.enqueue_many", work)
 
-    async def claim_due(self, now: dt.datetime, limit: int) -> list[OutboxMessage]:
-        """Take up to ``limit`` pending messages due by ``now``, oldest id first.
+    async def claim_due(
+        self, now: dt.datetime, limit: int, lease: dt.timedelta = DEFAULT_LEASE
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` pending messages due by ``now``, oldest id first, leased
+        until ``now + lease``.
 
         Each is marked ``sending`` with ``claimed_at=now`` and ``attempts`` + 1 in the same
         statement that selects it, so two concurrent claimers never get the same row.
@@ -113,7 +127,12 @@ class OutboxRepository:
         statement = (
             update(outbox)
             .where(outbox.c.id.in_(select(due.c.id)), outbox.c.status == "pending")
-            .values(status="sending", claimed_at=now, attempts=outbox.c.attempts + 1)
+            .values(
+                status="sending",
+                claimed_at=now,
+                lease_until=now + lease,
+                attempts=outbox.c.attempts + 1,
+            )
             .returning(*outbox.c)
         )
 
@@ -170,6 +189,7 @@ class OutboxRepository:
             "status": "pending",
             "not_before": not_before,
             "claimed_at": None,
+            "lease_until": None,
             "last_error": error[:_MAX_ERROR],
             **extra,
         }
@@ -226,13 +246,68 @@ class OutboxRepository:
             update(outbox)
             .where(condition)
             # Its send may have reached Telegram before the process died.
-            .values(status="pending", claimed_at=None, unknown_fate=outbox.c.unknown_fate + 1)
+            .values(
+                status="pending",
+                claimed_at=None,
+                lease_until=None,
+                unknown_fate=outbox.c.unknown_fate + 1,
+            )
         )
 
         async def work(conn: AsyncConnection) -> int:
             return (await conn.execute(statement)).rowcount
 
         return await self._db.run("outbox.requeue_stale_sending", work)
+
+    async def requeue_expired(self, now: dt.datetime, lease: dt.timedelta) -> int:
+        """Take back the ``sending`` rows whose claimer is presumed dead; returns how many.
+
+        Presumed dead: its lease has passed (a live sender renews it), or the lease ends
+        further ahead than ``lease`` allows, which only a clock that ran fast can stamp
+        (issue 12: such a row would otherwise wait until the clock caught up), or the row
+        has no lease (claimed by a release before leases).
+        """
+        condition = (outbox.c.status == "sending") & (
+            (outbox.c.lease_until < now)
+            | (outbox.c.lease_until > now + lease + LEASE_SLACK)
+            | outbox.c.lease_until.is_(None)
+        )
+        statement = (
+            update(outbox)
+            .where(condition)
+            .values(
+                status="pending",
+                claimed_at=None,
+                lease_until=None,
+                unknown_fate=outbox.c.unknown_fate + 1,
+            )
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._db.run("outbox.requeue_expired", work)
+
+    async def renew(self, ids: Sequence[int], until: dt.datetime) -> int:
+        """Extend the leases of these rows still ``sending`` (sends in flight) to ``until``."""
+        if not ids:
+            return 0
+
+        async def work(conn: AsyncConnection) -> int:
+            renewed = 0
+            for start in range(0, len(ids), _CHUNK):
+                statement = (
+                    update(outbox)
+                    .where(
+                        outbox.c.id.in_(list(ids[start : start + _CHUNK])),
+                        outbox.c.status == "sending",
+                    )
+                    .values(lease_until=until)
+                )
+                renewed += (await conn.execute(statement)).rowcount
+            return renewed
+
+        return await self._db.run("outbox.renew", work)
 
     async def pull_back_future(self, now: dt.datetime, horizon: dt.timedelta) -> int:
         """Make pending rows due later than ``now + horizon`` due at ``now``; returns how many.

@@ -8,6 +8,7 @@ from bot.storage.audience import AudienceRepository
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.database import Clock, Database, utc_now
+from bot.storage.drafts import DraftRepository
 from bot.storage.feeds import FeedRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.inbox import InboxRepository
@@ -17,6 +18,7 @@ from bot.storage.published import PublishedItemRepository
 from bot.storage.questions import QuestionRepository
 from bot.storage.retention import RetentionRepository
 from bot.storage.retry import RetryPolicy
+from bot.storage.send_budget import SendBudgetRepository
 from bot.storage.subscriptions import SubscriptionRepository
 
 
@@ -40,6 +42,8 @@ class Storage:
     retention: RetentionRepository
     feeds: FeedRepository
     inbox: InboxRepository
+    send_budget: SendBudgetRepository
+    drafts: DraftRepository
 
     @classmethod
     def over(cls, database: Database) -> Storage:
@@ -58,6 +62,8 @@ class Storage:
             retention=RetentionRepository(database),
             feeds=FeedRepository(database),
             inbox=InboxRepository(database),
+            send_budget=SendBudgetRepository(database),
+            drafts=DraftRepository(database),
         )
 
     @classmethod

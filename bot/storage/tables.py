@@ -153,6 +153,9 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("not_before", UtcDateTime, nullable=False),
     Column("claimed_at", UtcDateTime, nullable=True),
+    # A ``sending`` row is its claimer's until then (renewed while in flight); after it, the
+    # claimer is presumed dead and any process takes the row back (bot/storage/outbox.py).
+    Column("lease_until", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
@@ -267,4 +270,30 @@ webhook = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("secret", String(256), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+send_budget = Table(
+    "send_budget",
+    metadata,
+    # Telegram's flood limits hold per bot, across processes: "overall", "paid", "c:<chat>".
+    Column("key", String(40), primary_key=True),
+    # GCRA's theoretical arrival time of the next request, in Unix seconds.
+    Column("tat", Float, nullable=False),
+)
+
+admin_drafts = Table(
+    "admin_drafts",
+    metadata,
+    # The guided /broadcast an admin is writing, one per admin: any process continues it.
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    # title, date, summary, link: the answer awaited; preview: Send / Edit / Cancel shown.
+    Column("step", String(16), nullable=False),
+    Column("title", Text, nullable=True),
+    Column("date", Date, nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("url", Text, nullable=True),
+    # The preview's buttons carry this reference; the item they would send, as JSON.
+    Column("preview_ref", String(32), nullable=True),
+    Column("preview", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
