@@ -124,14 +124,6 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], S
     def poller(self) -> FeedPoller:
         return _ready(self.bot_data.poller, "the feed poller")
 
-    @property
-    def user_state(self) -> dict[Any, Any]:
-        """Per-user data; every update the admin handlers see has a user."""
-        data = self.user_data
-        if data is None:
-            raise RuntimeError("this update has no user")
-        return data
-
     def now(self) -> dt.datetime:
         return self.bot_data.clock()
 

@@ -94,6 +94,33 @@ async def test_the_guided_conversation_builds_the_same_preview(bot: BotUnderTest
     assert "Dock workers in three ports" in item.text
 
 
+async def test_a_guided_broadcast_goes_on_after_a_restart_between_two_answers(
+    telegram: LocalBotApiServer, tmp_path: Path
+) -> None:
+    """The draft is in the database, not in the process: the process that takes the next
+    answer (another one, or this one restarted) continues it."""
+    settings = make_settings(tmp_path)
+    telegram.add_private_chat(ADMIN)
+    async with start_bot(telegram, settings) as bot:
+        await bot.say("/broadcast", user=ADMIN)
+        (ask_date,) = await bot.say("Harbour workers win a pay rise", user=ADMIN)
+        assert "Date?" in ask_date.text
+    async with start_bot(telegram, settings) as bot:
+        (ask_summary,) = await bot.say("2021-06-11", user=ADMIN)
+        assert ask_summary.text == "Summary?"
+        await bot.say("Dock workers agreed a deal.", user=ADMIN)
+        _, item = await bot.say("skip", user=ADMIN, expect=2)
+        assert "Harbour workers win a pay rise" in item.text and "Dock workers" in item.text
+        (cancelled,) = await bot.say("/cancel", user=ADMIN)
+        assert cancelled.text == "Broadcast cancelled. Nothing was sent."
+        # The preview is gone with it: its Send button sends nothing.
+        send = next(d for label, d in item.buttons if label == "Send")
+        assert send is not None
+        query_id = telegram.user_presses(ADMIN, item.message_id, send)
+        answer = await telegram.wait_for_callback_answer(query_id)
+        assert "expired" in (answer.text or "")
+
+
 async def test_send_reaches_every_active_subscriber_exactly_once_and_joins_the_knowledge(
     bot: BotUnderTest,
 ) -> None:

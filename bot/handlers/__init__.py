@@ -50,8 +50,10 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # An edited message runs nothing again: "/follow alpha" edited to "/follow beta" would
     # follow both, an edited /broadcast would publish twice. Group -1 runs before the rest.
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, _ignore_edit), group=-1)
+    # An admin writing a guided /broadcast: their text is its answer (the draft is in the
+    # database); for anyone else, or with no draft, the text goes on to the handlers below.
+    app.add_handler(admin.draft_handler(), group=-1)
     # Commands first, so "/search x" is never read as a question.
-    # The admin conversation first: while an admin is in it, their text is its answer.
     for handler in admin.handlers():
         app.add_handler(handler)
     app.add_handler(CommandHandler("feeds", feeds.feeds))

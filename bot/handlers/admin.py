@@ -1,5 +1,8 @@
 """Admin commands: /broadcast (a guided conversation or one message), its buttons, /stats.
 
+The guided conversation's state is a row in the database (``storage.drafts``), so any
+process of several, or the same one after a restart, takes the next answer.
+
 Admin rights are checked by numeric user id on every action, the buttons
 included: a forged or replayed callback from anyone else confirms nothing.
 """
@@ -18,10 +21,10 @@ from telegram import Bot, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
@@ -46,10 +49,12 @@ from bot.knowledge.models import NewsItem
 from bot.messages import callbacks
 from bot.messages.render import escape
 from bot.messages.reply import Button, Reply
+from bot.storage import AdminDraft, DraftStep
 
 logger = logging.getLogger(__name__)
 
-TITLE, DATE, SUMMARY, LINK = range(4)
+# A draft untouched this long is forgotten (as the conversation timeout was).
+DRAFT_TIMEOUT = dt.timedelta(minutes=15)
 REFUSAL = "Sorry, only the bot's admins can do that."
 PROGRESS_SECONDS = 2.0
 STATS_DAYS = 7
@@ -96,14 +101,16 @@ def _published_twin(context: BotContext, item: NewsItem) -> NewsItem | None:
     )
 
 
-async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
+async def _preview(message: Message, context: BotContext, draft: Draft) -> None:
     """Show the item exactly as subscribers will see it, with Send / Edit / Cancel."""
+    user_id = message.from_user.id if message.from_user else message.chat_id
     item = draft_item(draft, lambda item_id: context.newsroom.get(item_id) is not None)
     if isinstance(item, str):
+        await context.storage.drafts.drop(user_id)
         await message.reply_text(f"{item}\nSend /broadcast to start again.")
-        return ConversationHandler.END
+        return
     ref = secrets.token_urlsafe(6)
-    context.user_state["broadcast_preview"] = (ref, item)
+    await _save(context, user_id, "preview", draft, preview=(ref, item))
     buttons = [
         [
             Button("Send", callbacks.encode(callbacks.BroadcastAction("send", ref)) or ""),
@@ -121,126 +128,164 @@ async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
             f"Send publishes a second copy, as {item.id}; Cancel keeps the one there is."
         )
     await send_reply(context.bot, message.chat_id, Reply([note, broadcast_text(item)], buttons))
-    return ConversationHandler.END
 
 
-async def broadcast_start(update: Update, context: BotContext) -> int:
+# The guided /broadcast lives in the database (``storage.drafts``), not in this process's
+# memory (python-telegram-bot's ConversationHandler keeps its state per process): with
+# several processes, or a restart between two answers, the next step lands where the last
+# one is not remembered (python-telegram-bot issue #5123).
+
+
+async def _current(context: BotContext, user_id: int) -> AdminDraft | None:
+    """The admin's draft, unless it was left untouched for DRAFT_TIMEOUT."""
+    return await context.storage.drafts.get(user_id, context.now() - DRAFT_TIMEOUT)
+
+
+def _as_draft(stored: AdminDraft | None) -> Draft:
+    if stored is None:
+        return Draft()
+    return Draft(stored.title or "", stored.date, stored.summary or "", stored.url)
+
+
+async def _save(
+    context: BotContext,
+    user_id: int,
+    step: DraftStep,
+    draft: Draft,
+    *,
+    preview: tuple[str, NewsItem] | None = None,
+) -> None:
+    await context.storage.drafts.save(
+        AdminDraft(
+            user_id=user_id,
+            step=step,
+            title=draft.title or None,
+            date=draft.date,
+            summary=draft.summary or None,
+            url=draft.url,
+            preview_ref=preview[0] if preview else None,
+            preview=preview[1].model_dump_json() if preview else None,
+            updated_at=context.now(),
+        )
+    )
+
+
+async def broadcast_start(update: Update, context: BotContext) -> None:
     """/broadcast: one message in the documented format, or a guided conversation."""
     message = update.effective_message
     if message is None:
-        return ConversationHandler.END
+        return
     if not is_admin(update, context):
         await _refuse(update)
-        return ConversationHandler.END
+        return
+    user_id = update.effective_user.id if update.effective_user else message.chat_id
     text = (message.text or "").partition(" ")[2].strip()
     if text:
         draft = parse_one_message(text, _today(context))
         if isinstance(draft, str):
             await message.reply_text(draft)
-            return ConversationHandler.END
-        return await _preview(message, context, draft)
-    context.user_state["broadcast_draft"] = Draft()
+            return
+        await _preview(message, context, draft)
+        return
+    await _save(context, user_id, "title", Draft())
     await message.reply_text(
         "New broadcast. What is the title? (/cancel stops)\n"
         f"Tip: in one message, {ONE_MESSAGE_FORMAT}"
     )
-    return TITLE
 
 
-def _draft(context: BotContext) -> Draft:
-    draft = context.user_state.get("broadcast_draft")
-    return draft if isinstance(draft, Draft) else Draft()
+async def draft_answer(update: Update, context: BotContext) -> None:
+    """An admin's text while a guided /broadcast awaits an answer: the answer.
 
-
-async def got_title(update: Update, context: BotContext) -> int:
+    Runs before every other handler (group -1); anything else falls through to them.
+    """
     message = update.effective_message
-    if message is None or not message.text or not is_admin(update, context):
-        return ConversationHandler.END
-    title = message.text.strip()
+    user = update.effective_user
+    if message is None or not message.text or user is None:
+        return
+    if user.id not in context.settings.admin_ids:  # no database look-up for anyone else
+        return
+    stored = await _current(context, user.id)
+    if stored is None or stored.step == "preview":
+        return
+    step = _STEPS[stored.step]
+    await step(message, context, user.id, _as_draft(stored))
+    raise ApplicationHandlerStop
+
+
+async def _got_title(message: Message, context: BotContext, user_id: int, draft: Draft) -> None:
+    title = (message.text or "").strip()
     if len(title) > TITLE_LIMIT:
         await message.reply_text(
             f"That title is {len(title)} characters; at most {TITLE_LIMIT}. A shorter one?"
         )
-        return TITLE
-    context.user_state["broadcast_draft"] = Draft(title=title)
+        await _save(context, user_id, "title", draft)  # the 15 minutes start again
+        return
+    await _save(context, user_id, "date", Draft(title=title))
     await message.reply_text("Date? YYYY-MM-DD, or today.")
-    return DATE
 
 
-async def got_date(update: Update, context: BotContext) -> int:
-    message = update.effective_message
-    if message is None or not message.text or not is_admin(update, context):
-        return ConversationHandler.END
-    date = parse_date(message.text, _today(context))
+async def _got_date(message: Message, context: BotContext, user_id: int, draft: Draft) -> None:
+    date = parse_date(message.text or "", _today(context))
     if date is None:
+        await _save(context, user_id, "date", draft)
         await message.reply_text("That is not a date. Use YYYY-MM-DD, or today.")
-        return DATE
+        return
     refused = date_refusal(date, _today(context))
     if refused is not None:
+        await _save(context, user_id, "date", draft)
         await message.reply_text(refused)
-        return DATE
-    draft = _draft(context)
-    context.user_state["broadcast_draft"] = Draft(title=draft.title, date=date)
+        return
+    await _save(context, user_id, "summary", Draft(title=draft.title, date=date))
     await message.reply_text("Summary?")
-    return SUMMARY
 
 
-async def got_summary(update: Update, context: BotContext) -> int:
-    message = update.effective_message
-    if message is None or not message.text or not is_admin(update, context):
-        return ConversationHandler.END
-    draft = _draft(context)
-    summary = message.text.strip()
+async def _got_summary(message: Message, context: BotContext, user_id: int, draft: Draft) -> None:
+    summary = (message.text or "").strip()
     if len(summary) > SUMMARY_LIMIT:
+        await _save(context, user_id, "summary", draft)
         await message.reply_text(
             f"That summary is {len(summary)} characters; at most {SUMMARY_LIMIT}. A shorter one?"
         )
-        return SUMMARY
-    context.user_state["broadcast_draft"] = Draft(draft.title, draft.date, summary)
+        return
+    await _save(context, user_id, "link", Draft(draft.title, draft.date, summary))
     await message.reply_text("Link? Send an https:// address, or skip.")
-    return LINK
 
 
-async def got_link(update: Update, context: BotContext) -> int:
-    message = update.effective_message
-    if message is None or not message.text or not is_admin(update, context):
-        return ConversationHandler.END
-    text = message.text.strip()
-    draft = _draft(context)
+async def _got_link(message: Message, context: BotContext, user_id: int, draft: Draft) -> None:
+    text = (message.text or "").strip()
     url = None if text.lower() in {"skip", "-", "none", "no"} else text
     if url is not None and not LINK_PATTERN.fullmatch(url):
         # Asked again, as the date is: what was typed so far stays.
+        await _save(context, user_id, "link", draft)
         await message.reply_text(
             "That is not a link. Send an address starting with https:// (no spaces), or skip."
         )
-        return LINK
-    context.user_state.pop("broadcast_draft", None)
-    return await _preview(message, context, Draft(draft.title, draft.date, draft.summary, url))
+        return
+    await _preview(message, context, Draft(draft.title, draft.date, draft.summary, url))
 
 
-async def broadcast_cancel(update: Update, context: BotContext) -> int:
-    """/cancel during the conversation."""
-    context.user_state.pop("broadcast_draft", None)
-    if update.effective_message is not None:
-        await update.effective_message.reply_text("Broadcast cancelled. Nothing was sent.")
-    return ConversationHandler.END
+_STEPS = {
+    "title": _got_title,
+    "date": _got_date,
+    "summary": _got_summary,
+    "link": _got_link,
+}
 
 
-def conversation() -> ConversationHandler[BotContext]:
-    """The guided /broadcast conversation (the preview buttons are separate handlers)."""
-    text = filters.TEXT & ~filters.COMMAND
-    return ConversationHandler(
-        entry_points=[CommandHandler("broadcast", broadcast_start)],
-        states={
-            TITLE: [MessageHandler(text, got_title)],
-            DATE: [MessageHandler(text, got_date)],
-            SUMMARY: [MessageHandler(text, got_summary)],
-            LINK: [MessageHandler(text, got_link)],
-        },
-        fallbacks=[CommandHandler("cancel", broadcast_cancel)],
-        conversation_timeout=dt.timedelta(minutes=15),
-        name="broadcast",
-    )
+async def broadcast_cancel(update: Update, context: BotContext) -> None:
+    """/cancel: drop the broadcast being written (or previewed)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not is_admin(update, context):
+        await message.reply_text("I don't know that command. Send /help to see what I can do.")
+        return
+    user_id = update.effective_user.id if update.effective_user else message.chat_id
+    if await context.storage.drafts.drop(user_id):
+        await message.reply_text("Broadcast cancelled. Nothing was sent.")
+    else:
+        await message.reply_text("No broadcast is being written. Start one with /broadcast.")
 
 
 def _one_message_form(item: NewsItem) -> str:
@@ -271,12 +316,16 @@ async def preview_button(update: Update, context: BotContext) -> None:
         cancelled = await context.broadcaster.cancel(int(action.ref))
         logger.info("broadcast %s cancelled by admin: %d not sent", action.ref, cancelled)
         return
-    preview = context.user_state.get("broadcast_preview")
-    if not (isinstance(preview, tuple) and preview[0] == action.ref):
+    user_id = update.effective_user.id if update.effective_user else 0
+    # Taken (deleted) in one statement: a second press, here or on another process, finds
+    # nothing and sends nothing.
+    taken = await context.storage.drafts.take_preview(
+        user_id, action.ref, context.now() - DRAFT_TIMEOUT
+    )
+    if taken is None or taken.preview is None:
         await query.answer("This preview has expired. Send /broadcast again.", show_alert=True)
         return
-    item: NewsItem = preview[1]
-    context.user_state.pop("broadcast_preview", None)
+    item = NewsItem.model_validate_json(taken.preview)
     await query.edit_message_reply_markup(None)
     if action.action == "cancel":
         await query.answer("Cancelled")
@@ -290,7 +339,6 @@ async def preview_button(update: Update, context: BotContext) -> None:
         )
         return
     await query.answer("Sending…")
-    user_id = update.effective_user.id if update.effective_user else 0
     # The progress message goes out before the first delivery is queued: sent after, it would
     # wait its turn in the rate limiter behind every delivery of a small broadcast.
     shown: Message | None = None
@@ -410,10 +458,18 @@ async def stats(update: Update, context: BotContext) -> None:
     await send_reply(context.bot, message.chat_id, Reply(["\n".join(lines)]))
 
 
+def draft_handler() -> BaseHandler[Any, BotContext, Any]:
+    """The answers of a guided /broadcast: registered before every other handler."""
+    return MessageHandler(
+        filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, draft_answer
+    )
+
+
 def handlers() -> list[BaseHandler[Any, BotContext, Any]]:
     """The admin handlers, in order."""
     return [
-        conversation(),
+        CommandHandler("broadcast", broadcast_start),
+        CommandHandler("cancel", broadcast_cancel),
         CallbackQueryHandler(preview_button, pattern=r"^b:"),
         CommandHandler("stats", stats),
     ]
