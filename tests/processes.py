@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -93,3 +94,59 @@ class BotProcess:
         return "\n".join(
             p.read_text(errors="replace") for p in sorted(self.workdir.glob("bot-*.log"))
         )
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class WebhookProcess(BotProcess):
+    """``newsbot run`` in webhook mode, listening on ``port``; Telegram calls ``hook_port``.
+
+    Several processes share one ``hook_port`` (the one a load balancer would have): the
+    process listening there receives the updates, and every process's dispatcher takes them
+    from the shared inbox. The others still deliver the outbox.
+    """
+
+    def __init__(
+        self,
+        server: LocalBotApiServer,
+        workdir: Path,
+        *,
+        admin: int,
+        database_url: str,
+        hook_port: int,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = port if port is not None else free_port()
+        settings = {
+            "WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/telegram/hook",
+            "WEBHOOK_LISTEN": f"127.0.0.1:{self.port}",
+            "WEBHOOK_LEASE_SECONDS": "2",
+            **(env or {}),
+        }
+        super().__init__(server, workdir, admin=admin, database_url=database_url, env=settings)
+
+    async def until_ready(self, seconds: float = 60.0) -> None:
+        """Until ``/readyz`` says 200 (the knowledge and the database are there)."""
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        async with aiohttp.ClientSession() as http:
+            while loop.time() < deadline:
+                if self.process is not None and self.process.returncode is not None:
+                    raise AssertionError(f"the bot exited at start\n{self.logs()}")
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"not ready in {seconds} s\n{self.logs()}")
