@@ -12,6 +12,7 @@ SECTIONS: list[str] = [
     "benchmarks.retrieval_cost",
     "benchmarks.e2e",
     "benchmarks.webhook",
+    "benchmarks.processes",
     "benchmarks.broadcast",
     "benchmarks.digest",
     "benchmarks.knowledge_check",

@@ -63,6 +63,9 @@ ADMIN_COMMANDS = [
     BotCommand("feeds", "admins: the feeds I follow: /feeds add URL"),
 ]
 KNOWLEDGE_RELOAD_SECONDS = 5.0
+# With several processes on one database, items another process published (a broadcast, a
+# feed) are looked for this often: one indexed query; see BENCHMARKS.md for the latency.
+SHARED_RELOAD_SECONDS = 1.0
 PRUNE_SECONDS = 3600.0
 PRUNE_FIRST_SECONDS = 60.0
 POOL_SIZE = 12
@@ -74,14 +77,16 @@ POOL_TIMEOUT = 30.0
 
 
 def courier_concurrency(paid_rate: int) -> int:
-    """Sends the courier keeps in flight: 32 carry 28/s; a paid rate needs about a tenth of
-    a second's worth (a send takes a few milliseconds on loopback, tens to Telegram)."""
-    return max(32, paid_rate // 10)
+    """Sends the courier keeps in flight: 32 carry 28/s; paid broadcasts get 48. Not more:
+    past what the process can send, more sends in flight only queue in httpcore's pool,
+    whose every assignment scans every queued request and connection (profiled: 100 in
+    flight on 50 connections spent 40% of the CPU there)."""
+    return 48 if paid_rate else 32
 
 
 def connection_pool(paid_rate: int) -> int:
-    """HTTP connections to the Bot API: see POOL_SIZE; more for paid broadcasts."""
-    return max(POOL_SIZE, min(64, paid_rate // 20))
+    """HTTP connections to the Bot API: see POOL_SIZE; 16 for paid broadcasts."""
+    return 16 if paid_rate else POOL_SIZE
 
 
 def build_application(
@@ -228,8 +233,9 @@ async def _post_init(app: NewsbotApp) -> None:
         app.job_queue.run_repeating(
             _digest_tick, interval=services.tick_seconds, first=1.0, name="digest-tick"
         )
+        reload_seconds = SHARED_RELOAD_SECONDS if shared else KNOWLEDGE_RELOAD_SECONDS
         app.job_queue.run_repeating(
-            _reload_knowledge, interval=KNOWLEDGE_RELOAD_SECONDS, name="knowledge-reload"
+            _reload_knowledge, interval=reload_seconds, name="knowledge-reload"
         )
         app.job_queue.run_repeating(_flush_questions, interval=FLUSH_SECONDS, name="question-log")
         app.job_queue.run_repeating(
