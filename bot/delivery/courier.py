@@ -158,6 +158,7 @@ class Courier:
         self.lease = lease
         self.exclusive = exclusive
         self.paid_kinds = paid_kinds
+        self._claim_batch = max(1, concurrency // 8)
         """Kinds of rows sent as paid broadcasts (``{"broadcast"}`` with PAID_BROADCAST_RATE)."""
         self.unreachable_since: dt.datetime | None = None
         """When the Bot API stopped answering (network errors, 5xx, timeouts); None if up."""
@@ -308,7 +309,9 @@ class Courier:
     async def _claim(self) -> int:
         async with self._claiming:
             free = self._room()
-            if free <= 0:
+            if free <= 0 or (self._in_flight and free < self._claim_batch):
+                # Claim in batches: one claim per finished send would be a statement (a
+                # round trip to PostgreSQL) per message.
                 return 0
             rows = await self.outbox.claim_due(self.clock(), free, self.lease)
             for row in rows:
