@@ -12,9 +12,12 @@ import bisect
 import datetime as dt
 import shutil
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from harness import ADMIN, SEED_KNOWLEDGE
 from processes import WebhookProcess, free_port
 from sqlalchemy import insert, select
@@ -355,3 +358,89 @@ async def test_a_guided_broadcast_started_on_one_process_is_finished_on_another(
         finally:
             await first.stop()
             await second.stop()
+
+
+@asynccontextmanager
+async def round_robin(port: int, upstreams: list[int]) -> AsyncIterator[list[int]]:
+    """A load balancer on ``port``: each webhook request to the next process in turn.
+
+    Yields how many requests each upstream got. A process that does not answer gets a 502
+    back to Telegram (the local server), which delivers the update again.
+    """
+    served = [0] * len(upstreams)
+    turn = 0
+
+    async def forward(request: web.Request) -> web.Response:
+        nonlocal turn
+        index, turn = turn, (turn + 1) % len(upstreams)
+        served[index] += 1
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
+        headers["Content-Type"] = "application/json"
+        try:
+            async with http.post(
+                f"http://127.0.0.1:{upstreams[index]}{request.path}",
+                data=await request.read(),
+                headers=headers,
+            ) as answer:
+                return web.Response(status=answer.status, body=await answer.read())
+        except aiohttp.ClientError:
+            return web.Response(status=502)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    async with aiohttp.ClientSession() as http:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield served
+        finally:
+            await runner.cleanup()
+
+
+QUESTIONERS = list(range(300_001, 300_031))
+TOGGLERS = list(range(310_001, 310_051))
+
+
+async def test_three_processes_behind_a_round_robin_proxy_answer_once_and_keep_each_chats_order(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    async with LocalBotApiServer(webhook_retry=(0.1, 0.5)) as telegram:
+        for chat_id in [*QUESTIONERS, *TOGGLERS]:
+            telegram.add_private_chat(chat_id)
+        hook = free_port()
+        bots = [process(telegram, tmp_path / n, postgres_url, hook) for n in "abc"]
+        logs = lambda: "\n".join(b.logs() for b in bots)  # noqa: E731
+        async with round_robin(hook, [b.port for b in bots]) as served:
+            try:
+                await asyncio.gather(*(b.start() for b in bots))
+                await asyncio.gather(*(b.until_ready() for b in bots))
+                for chat_id in QUESTIONERS:
+                    telegram.user_sends(chat_id, "what happened at the harbour?")
+                for chat_id in TOGGLERS:  # back to back: the second lands on another process
+                    telegram.user_sends(chat_id, "/subscribe 08:00 UTC")
+                    telegram.user_sends(chat_id, "/unsubscribe")
+                await until(
+                    lambda: (
+                        all(len(telegram.messages(c)) >= 1 for c in QUESTIONERS)
+                        and all(len(telegram.messages(c)) >= 2 for c in TOGGLERS)
+                    ),
+                    60,
+                    "every answer",
+                    logs(),
+                )
+                await asyncio.sleep(1.5)  # an update handled twice would answer now
+            finally:
+                await asyncio.gather(*(b.stop() for b in bots))
+        assert min(served) > 0, served  # every process took part
+        assert {c: len(telegram.messages(c)) for c in QUESTIONERS} == dict.fromkeys(
+            QUESTIONERS, 1
+        ), logs()
+        assert {c: len(telegram.messages(c)) for c in TOGGLERS} == dict.fromkeys(TOGGLERS, 2)
+        storage = await Storage.open(postgres_url)
+        try:
+            left = [c for c in TOGGLERS if await storage.subscriptions.get(c) is not None]
+        finally:
+            await storage.close()
+        assert left == [], left  # /unsubscribe took effect after /subscribe, in every chat
+        assert "Traceback" not in logs()
