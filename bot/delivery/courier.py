@@ -158,8 +158,8 @@ class Courier:
         self.lease = lease
         self.exclusive = exclusive
         self.paid_kinds = paid_kinds
-        self._claim_batch = max(1, concurrency // 8)
         """Kinds of rows sent as paid broadcasts (``{"broadcast"}`` with PAID_BROADCAST_RATE)."""
+        self._claim_batch = max(1, concurrency // 8)
         self.unreachable_since: dt.datetime | None = None
         """When the Bot API stopped answering (network errors, 5xx, timeouts); None if up."""
         self._probing = False
