@@ -32,13 +32,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from bot.retrieval import snapshot
 from bot.retrieval.dates import DateQuery, parse_date_query
-from bot.retrieval.dense import default_dense, default_word_vectors
+from bot.retrieval.dense import cache_dir_from_env, default_dense, default_word_vectors
 from bot.retrieval.embeddings import Embedder, Matrix
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
 from bot.retrieval.text import MAX_QUERY_CHARS, content_words, normalize
@@ -130,6 +132,7 @@ ItemT = TypeVar("ItemT", bound=Searchable)
 class _Default(enum.Enum):
     EMBEDDER = enum.auto()
     DENSE = enum.auto()
+    INDEX = enum.auto()
 
 
 DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
@@ -137,6 +140,8 @@ DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
 cached on disk beside the sentence encoder's (``dense.default_word_vectors``)."""
 DEFAULT_DENSE: Final = _Default.DENSE
 """Use the process-wide sentence encoder with its disk cache (``dense.default_dense``)."""
+DEFAULT_INDEX_FOLDER: Final = _Default.INDEX
+"""Keep the word index's snapshot beside the embedding cache (``dense.cache_dir_from_env``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +228,7 @@ class Retriever(Generic[ItemT]):
         embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
         dense: Embedder | Literal[_Default.DENSE] | None = DEFAULT_DENSE,
         cache_size: int = CACHE_SIZE,
+        index_folder: Path | Literal[_Default.INDEX] | None = DEFAULT_INDEX_FOLDER,
     ) -> None:
         # Keyed by the number of rows too, so an ``add`` makes every earlier answer a miss.
         self._answers: OrderedDict[_AnswerKey, SearchResult[ItemT]] = OrderedDict()
@@ -246,7 +252,19 @@ class Retriever(Generic[ItemT]):
         self._ordinals = np.zeros(capacity, dtype=np.int32)
         self._alive = np.zeros(capacity, dtype=bool)
         self._size = 0
-        self._extend(items)
+        folder = cache_dir_from_env() if isinstance(index_folder, _Default) else index_folder
+        if folder is None or len(items) < snapshot.MIN_ITEMS:
+            self._extend(items)
+            return
+        documents = [_document(item) for item in items]
+        loaded = snapshot.load(folder, documents)
+        if loaded is not None:
+            self._lexical, indexed = loaded
+        else:
+            indexed = 0
+        self._extend(items, documents, indexed)
+        if indexed < len(items):
+            snapshot.save(folder, self._lexical, documents)
 
     def __len__(self) -> int:
         return int(self._alive[: self._size].sum())
@@ -266,7 +284,13 @@ class Retriever(Generic[ItemT]):
         """``add`` for several items at once (one embedding pass)."""
         self._extend(items)
 
-    def _extend(self, items: Sequence[ItemT]) -> None:
+    def _extend(
+        self,
+        items: Sequence[ItemT],
+        documents: Sequence[Document] | None = None,
+        indexed: int = 0,
+    ) -> None:
+        """Append ``items``; the first ``indexed`` of them are in the word index already."""
         if not items:
             return
         start = self._size
@@ -274,27 +298,31 @@ class Retriever(Generic[ItemT]):
         if needed > len(self._alive):
             # Modest headroom: doubling would double the embedding matrix on the first broadcast.
             self._grow(needed + max(GROWTH_ROWS, needed // 8))
-        if self._embedder is not None:
-            for first in range(0, len(items), EMBED_CHUNK):  # bounded temporary memory
-                chunk = items[first : first + EMBED_CHUNK]
-                rows = self._embedder.embed([f"{item.title}. {item.summary}" for item in chunk])
-                self._vectors[start + first : start + first + len(chunk)] = rows
-        if self._dense is not None:
-            for first in range(0, len(items), EMBED_CHUNK):
-                chunk = items[first : first + EMBED_CHUNK]
-                rows = self._dense.embed([dense_text(item) for item in chunk])
-                self._dense_vectors[start + first : start + first + len(chunk)] = rows
-        self._lexical.add_many([Document(i.title, i.summary, tuple(i.tags)) for i in items])
-        for offset, item in enumerate(items):
-            index = start + offset
-            previous = self._index_of.get(item.id)
-            if previous is not None:
-                self._alive[previous] = False
-            self._items.append(item)
-            self._index_of[item.id] = index
-            self._ordinals[index] = item.date.toordinal()
-            self._alive[index] = True
-            self._days.add(item.date)
+        for first in range(0, len(items), EMBED_CHUNK):  # bounded temporary memory
+            texts = [dense_text(item) for item in items[first : first + EMBED_CHUNK]]
+            rows_at = slice(start + first, start + first + len(texts))
+            if self._embedder is not None:
+                self._vectors[rows_at] = self._embedder.embed(texts)
+            if self._dense is not None:
+                self._dense_vectors[rows_at] = self._dense.embed(texts)
+        if documents is None:
+            documents = [_document(item) for item in items]
+        self._lexical.add_many(documents[indexed:])
+        # An id seen before (earlier, or earlier in this batch) is replaced by its last item.
+        positions = dict(zip((item.id for item in items), range(start, needed), strict=True))
+        stale = [self._index_of[i] for i in positions if i in self._index_of]
+        self._alive[start:needed] = True
+        if len(positions) < len(items):
+            self._alive[start:needed] = False
+            self._alive[list(positions.values())] = True
+        self._alive[stale] = False
+        self._index_of.update(positions)
+        self._items.extend(items)
+        days = [item.date for item in items]
+        self._ordinals[start:needed] = np.fromiter(
+            (day.toordinal() for day in days), dtype=np.int32, count=len(days)
+        )
+        self._days.update(days)
         self._size = needed  # last, so a concurrent search never sees a half-added item
 
     def _grow(self, capacity: int) -> None:
@@ -678,6 +706,10 @@ class Retriever(Generic[ItemT]):
         """``indices`` newest first; one day's items in the order they were added."""
         order = np.lexsort((indices, -self._ordinals[indices]))
         return [int(i) for i in indices[order]]
+
+
+def _document(item: Searchable) -> Document:
+    return Document(item.title, item.summary, tuple(item.tags))
 
 
 def dense_text(item: Searchable) -> str:
