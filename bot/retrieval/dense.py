@@ -126,8 +126,7 @@ class EmbeddingCache:
         return len(self._rows)
 
     def key(self, text: str) -> bytes:
-        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES, person=b"newsbot")
-        return digest.digest()
+        return text_key(text)
 
     def _paths(self) -> tuple[Path, Path]:
         assert self.folder is not None
@@ -223,6 +222,16 @@ class EmbeddingCache:
             return None
 
 
+def text_key(text: str) -> bytes:
+    """The cache key of ``text``: the model is the cache's folder, not part of the key."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES, person=b"newsbot")
+    return digest.digest()
+
+
+def text_keys(texts: Sequence[str]) -> list[bytes]:
+    return [text_key(text) for text in texts]
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     with open(path, "a") as handle:
@@ -249,8 +258,10 @@ class CachedEmbedder:
     def dim(self) -> int:
         return self.inner.dim
 
-    def embed(self, texts: Sequence[str]) -> Matrix:
-        keys = [self.cache.key(text) for text in texts]
+    def embed(self, texts: Sequence[str], *, keys: Sequence[bytes] | None = None) -> Matrix:
+        """Vectors of ``texts``; ``keys``, if given, are their ``text_keys`` (hashed once)."""
+        if keys is None:
+            keys = text_keys(texts)
         out, missing = self.cache.get(keys)
         if missing:
             if len(missing) >= MANY:

@@ -40,7 +40,13 @@ import numpy.typing as npt
 
 from bot.retrieval import snapshot
 from bot.retrieval.dates import DateQuery, parse_date_query
-from bot.retrieval.dense import cache_dir_from_env, default_dense, default_word_vectors
+from bot.retrieval.dense import (
+    CachedEmbedder,
+    cache_dir_from_env,
+    default_dense,
+    default_word_vectors,
+    text_keys,
+)
 from bot.retrieval.embeddings import Embedder, Matrix
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
 from bot.retrieval.text import MAX_QUERY_CHARS, content_words, normalize
@@ -256,15 +262,15 @@ class Retriever(Generic[ItemT]):
         if folder is None or len(items) < snapshot.MIN_ITEMS:
             self._extend(items)
             return
-        documents = [_document(item) for item in items]
-        loaded = snapshot.load(folder, documents)
+        texts = [(item.title, item.summary, item.tags) for item in items]
+        loaded = snapshot.load(folder, texts)
         if loaded is not None:
             self._lexical, indexed = loaded
         else:
             indexed = 0
-        self._extend(items, documents, indexed)
+        self._extend(items, indexed)
         if indexed < len(items):
-            snapshot.save(folder, self._lexical, documents)
+            snapshot.save(folder, self._lexical, texts)
 
     def __len__(self) -> int:
         return int(self._alive[: self._size].sum())
@@ -284,12 +290,7 @@ class Retriever(Generic[ItemT]):
         """``add`` for several items at once (one embedding pass)."""
         self._extend(items)
 
-    def _extend(
-        self,
-        items: Sequence[ItemT],
-        documents: Sequence[Document] | None = None,
-        indexed: int = 0,
-    ) -> None:
+    def _extend(self, items: Sequence[ItemT], indexed: int = 0) -> None:
         """Append ``items``; the first ``indexed`` of them are in the word index already."""
         if not items:
             return
@@ -301,13 +302,12 @@ class Retriever(Generic[ItemT]):
         for first in range(0, len(items), EMBED_CHUNK):  # bounded temporary memory
             texts = [dense_text(item) for item in items[first : first + EMBED_CHUNK]]
             rows_at = slice(start + first, start + first + len(texts))
+            keys = text_keys(texts) if self._embedder or self._dense else []
             if self._embedder is not None:
-                self._vectors[rows_at] = self._embedder.embed(texts)
+                self._vectors[rows_at] = _embed_items(self._embedder, texts, keys)
             if self._dense is not None:
-                self._dense_vectors[rows_at] = self._dense.embed(texts)
-        if documents is None:
-            documents = [_document(item) for item in items]
-        self._lexical.add_many(documents[indexed:])
+                self._dense_vectors[rows_at] = _embed_items(self._dense, texts, keys)
+        self._lexical.add_many([_document(item) for item in items[indexed:]])
         # An id seen before (earlier, or earlier in this batch) is replaced by its last item.
         positions = dict(zip((item.id for item in items), range(start, needed), strict=True))
         stale = [self._index_of[i] for i in positions if i in self._index_of]
@@ -715,6 +715,13 @@ def _document(item: Searchable) -> Document:
 def dense_text(item: Searchable) -> str:
     """What the sentence encoder reads of an item (and what its cache is keyed by)."""
     return f"{item.title}. {item.summary}"
+
+
+def _embed_items(embedder: Embedder, texts: Sequence[str], keys: Sequence[bytes]) -> Matrix:
+    """Item vectors; a cached embedder is handed the texts' keys, hashed once for both models."""
+    if isinstance(embedder, CachedEmbedder):
+        return embedder.embed(texts, keys=keys)
+    return embedder.embed(texts)
 
 
 def _embed_words(dense: Embedder, words: Sequence[str]) -> Matrix:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from bot.retrieval import aliases, lexical, text
-from bot.retrieval.lexical import Document, LexicalIndex
+from bot.retrieval.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
 
@@ -47,22 +47,26 @@ def _code_digest() -> bytes:
     return digest.digest()
 
 
-def digest(documents: Sequence[Document]) -> str:
-    """A digest of ``documents`` in order, and of the code that indexes them."""
+Texts = Sequence[tuple[str, str, Sequence[str]]]
+"""Per item: its title, summary and tags, what the word index reads (``lexical.Document``)."""
+
+
+def digest(texts: Texts) -> str:
+    """A digest of the items' ``texts`` in order, and of the code that indexes them."""
     hashed = hashlib.blake2b(_code_digest(), digest_size=16)
-    for doc in documents:
-        hashed.update("\x1f".join((doc.title, doc.body, *doc.tags)).encode("utf-8"))
+    for title, body, tags in texts:
+        hashed.update("\x1f".join((title, body, *tags)).encode("utf-8"))
         hashed.update(b"\x1e")
     return hashed.hexdigest()
 
 
-def load(folder: Path, documents: Sequence[Document]) -> tuple[LexicalIndex, int] | None:
-    """The saved index of the first ``n`` of ``documents``, and ``n``; None if none fits."""
+def load(folder: Path, texts: Texts) -> tuple[LexicalIndex, int] | None:
+    """The saved index of the first ``n`` items of ``texts``, and ``n``; None if none fits."""
     path = folder / FILE_NAME
     try:
         with np.load(path, allow_pickle=False) as saved:
             count = int(saved["count"])
-            if count > len(documents) or str(saved["digest"]) != digest(documents[:count]):
+            if count > len(texts) or str(saved["digest"]) != digest(texts[:count]):
                 return None
             index = LexicalIndex.from_arrays({name: saved[name] for name in saved.files})
     except FileNotFoundError:
@@ -76,18 +80,18 @@ def load(folder: Path, documents: Sequence[Document]) -> tuple[LexicalIndex, int
     return index, count
 
 
-def save(folder: Path, index: LexicalIndex, documents: Sequence[Document]) -> bool:
-    """Write ``index`` (of exactly ``documents``) to ``folder``; False (logged) if it failed."""
-    if index.size != len(documents):
-        raise ValueError(f"the index holds {index.size} items, not {len(documents)}")
+def save(folder: Path, index: LexicalIndex, texts: Texts) -> bool:
+    """Write ``index`` (of exactly ``texts``) to ``folder``; False (logged) if it failed."""
+    if index.size != len(texts):
+        raise ValueError(f"the index holds {index.size} items, not {len(texts)}")
     path = folder / FILE_NAME
     partial = folder / f".{FILE_NAME}.{os.getpid()}.part"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as out:
             arrays: dict[str, Any] = dict(index.to_arrays())
-            arrays["count"] = np.int64(len(documents))
-            arrays["digest"] = np.str_(digest(documents))
+            arrays["count"] = np.int64(len(texts))
+            arrays["digest"] = np.str_(digest(texts))
             np.savez(out, allow_pickle=False, **arrays)
         partial.replace(path)  # atomic: a reader sees the old snapshot or the new one
     except OSError as exc:
