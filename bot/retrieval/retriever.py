@@ -89,7 +89,8 @@ DENSE_FLOOR = 0.25
 DENSE_SPREAD = 0.2
 """The best item's lead over the median item of the corpus."""
 DENSE_GAP = 0.02
-"""The best item's lead over the runner-up: two look-alikes tied is not an answer."""
+"""The best item's lead over the runner-up: two unrelated items tied is not an answer (two
+tellings of one story tied are, ``_one_story``)."""
 DENSE_LEFTOVER = 0.2
 """The least cosine between the item and the question's words it does not match."""
 DENSE_LEFTOVER_SHARE = 0.5
@@ -482,7 +483,9 @@ class Retriever(Generic[ItemT]):
         rows, cosine, order, middle, query = ranked
         best = float(cosine[order[0]])
         second = float(cosine[order[1]]) if len(order) > 1 else DENSE_UNRELATED
-        if best < DENSE_FLOOR or best - middle < DENSE_SPREAD or best - second < DENSE_GAP:
+        if best < DENSE_FLOOR or best - middle < DENSE_SPREAD:
+            return None
+        if best - second < DENSE_GAP and not self._one_story(rows[order[0]], rows[order[1]], best):
             return None
         chosen = [int(i) for i in order if cosine[i] >= best - DENSE_TIE][:limit]
         picked = rows[chosen]
@@ -533,6 +536,15 @@ class Retriever(Generic[ItemT]):
         order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
         order = order[np.argsort(-cosine[order], kind="stable")]
         return rows, cosine, order, middle, query
+
+    def _one_story(self, first: int, second: int, cosine: float) -> bool:
+        """Whether two items tied for a question are one story told twice, not two stories.
+
+        They are when they are nearer each other than either is to the question: three items on
+        the football club tie for "soccer team" and all answer it; a library and a railway item
+        tied for "chocolate factory closing" mean the question matched neither.
+        """
+        return float(self._dense_vectors[first] @ self._dense_vectors[second]) >= cosine
 
     def _explains(self, index: int, rest: str, rows: npt.NDArray[np.intp], whole: float) -> bool:
         """Whether item ``index`` is near in meaning to ``rest``, the words it did not match.
