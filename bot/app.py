@@ -143,7 +143,9 @@ async def _post_init(app: NewsbotApp) -> None:
     assert services.settings is not None
     settings = services.settings
     storage = services.storage = await open_storage(settings.database_url, services.clock)
-    newsroom = services.newsroom = Newsroom.open(settings.knowledge_file, storage.published)
+    newsroom = services.newsroom = Newsroom.open(
+        settings.knowledge_file, storage.published, cache_folder=settings.embedding_cache
+    )
     await newsroom.pick_up_published()
     logger.info("knowledge: %d items from %s and published", len(newsroom.items), newsroom.path)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())

@@ -508,9 +508,9 @@ QUESTIONS = ["child labour", "chlid labor", "ILC daily show", "seafarers wages",
 def test_a_restart_reads_the_word_index_back_and_answers_the_same(
     tmp_path: Path, indexed: list[int]
 ) -> None:
-    built = Retriever(ITEMS, embedder=None, dense=None, index_folder=tmp_path)
+    built = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
     assert indexed == [len(ITEMS)]
-    restarted = Retriever(ITEMS, embedder=None, dense=None, index_folder=tmp_path)
+    restarted = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
     assert indexed == [len(ITEMS), 0]  # nothing tokenised again
     assert _answers(restarted, QUESTIONS) == _answers(built, QUESTIONS)
     assert _answers(restarted, QUESTIONS)[0]  # the questions do find something
@@ -523,9 +523,9 @@ def test_a_restart_reads_the_word_index_back_and_answers_the_same(
 def test_an_edited_item_makes_the_saved_word_index_stale(
     tmp_path: Path, indexed: list[int]
 ) -> None:
-    Retriever(ITEMS, embedder=None, dense=None, index_folder=tmp_path)
+    Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
     edited = [*ITEMS[:-1], news("2020-04-27", "Harbour tugs honoured", "Tug crews got awards.")]
-    retriever = Retriever(edited, embedder=None, dense=None, index_folder=tmp_path)
+    retriever = Retriever(edited, embedder=None, dense=None, cache_folder=tmp_path)
     assert indexed == [len(ITEMS), len(ITEMS)]
     assert retriever.search("tugs", today=TODAY).hits[0].item.title == "Harbour tugs honoured"
     assert retriever.search("pilots", today=TODAY).kind == "nothing"
@@ -534,8 +534,8 @@ def test_an_edited_item_makes_the_saved_word_index_stale(
 def test_items_published_since_the_last_start_are_all_that_is_tokenised(
     tmp_path: Path, indexed: list[int]
 ) -> None:
-    Retriever(ITEMS[:6], embedder=None, dense=None, index_folder=tmp_path)
-    retriever = Retriever(ITEMS, embedder=None, dense=None, index_folder=tmp_path)
+    Retriever(ITEMS[:6], embedder=None, dense=None, cache_folder=tmp_path)
+    retriever = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
     assert indexed == [6, 2]
     assert "Harbour pilots" in retriever.search("pilots", today=TODAY).hits[0].item.title
 
@@ -543,10 +543,10 @@ def test_items_published_since_the_last_start_are_all_that_is_tokenised(
 def test_a_damaged_word_index_file_is_built_afresh(
     tmp_path: Path, indexed: list[int], caplog: pytest.LogCaptureFixture
 ) -> None:
-    Retriever(ITEMS, embedder=None, dense=None, index_folder=tmp_path)
+    Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
     (tmp_path / snapshot.FILE_NAME).write_bytes(b"not a zip file")
     with caplog.at_level(logging.WARNING, logger="bot.retrieval.snapshot"):
-        retriever = Retriever(ITEMS, embedder=None, dense=None, index_folder=tmp_path)
+        retriever = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
     assert indexed == [len(ITEMS), len(ITEMS)]
     assert "unreadable" in caplog.text
     assert "child labour" in retriever.search("child labour", today=TODAY).hits[0].item.title

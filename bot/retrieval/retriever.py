@@ -42,7 +42,6 @@ from bot.retrieval import snapshot
 from bot.retrieval.dates import DateQuery, parse_date_query
 from bot.retrieval.dense import (
     CachedEmbedder,
-    cache_dir_from_env,
     default_dense,
     default_word_vectors,
     text_keys,
@@ -104,6 +103,8 @@ DENSE_OVERWHELMING = 3 * DENSE_SPREAD
 question that names the item and adds "how many people, what kind of jobs"."""
 DENSE_TIE = 0.04
 """Other items this close to the best one in cosine are answers too ("soccer team")."""
+WORD_CENTRAL = 0.5
+"""A question word carrying this share of its weight is what the question is about."""
 DENSE_SMALL = 8
 """With fewer items the median says little; a typical unrelated cosine stands in for it."""
 DENSE_UNRELATED = 0.1
@@ -139,7 +140,6 @@ ItemT = TypeVar("ItemT", bound=Searchable)
 class _Default(enum.Enum):
     EMBEDDER = enum.auto()
     DENSE = enum.auto()
-    INDEX = enum.auto()
 
 
 DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
@@ -147,8 +147,6 @@ DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
 cached on disk beside the sentence encoder's (``dense.default_word_vectors``)."""
 DEFAULT_DENSE: Final = _Default.DENSE
 """Use the process-wide sentence encoder with its disk cache (``dense.default_dense``)."""
-DEFAULT_INDEX_FOLDER: Final = _Default.INDEX
-"""Keep the word index's snapshot beside the embedding cache (``dense.cache_dir_from_env``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,8 +233,10 @@ class Retriever(Generic[ItemT]):
         embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
         dense: Embedder | Literal[_Default.DENSE] | None = DEFAULT_DENSE,
         cache_size: int = CACHE_SIZE,
-        index_folder: Path | Literal[_Default.INDEX] | None = DEFAULT_INDEX_FOLDER,
+        cache_folder: Path | None = None,
     ) -> None:
+        """``cache_folder`` keeps, between starts, the default models' item vectors and the
+        word index (``snapshot``); None keeps them in memory only."""
         # Keyed by the number of rows too, so an ``add`` makes every earlier answer a miss.
         self._answers: OrderedDict[_AnswerKey, SearchResult[ItemT]] = OrderedDict()
         self.cache_size = cache_size
@@ -244,9 +244,11 @@ class Retriever(Generic[ItemT]):
         self._answers_lock = threading.Lock()  # ``search`` may run in several threads
         self._latest: tuple[int, list[int]] = (-1, [])
         self._embedder: Embedder | None = (
-            default_word_vectors() if isinstance(embedder, _Default) else embedder
+            default_word_vectors(cache_folder) if isinstance(embedder, _Default) else embedder
         )
-        self._dense: Embedder | None = default_dense() if isinstance(dense, _Default) else dense
+        self._dense: Embedder | None = (
+            default_dense(cache_folder) if isinstance(dense, _Default) else dense
+        )
         self._lexical = LexicalIndex()
         self._items: list[ItemT] = []
         self._index_of: dict[str, int] = {}
@@ -259,7 +261,7 @@ class Retriever(Generic[ItemT]):
         self._ordinals = np.zeros(capacity, dtype=np.int32)
         self._alive = np.zeros(capacity, dtype=bool)
         self._size = 0
-        folder = cache_dir_from_env() if isinstance(index_folder, _Default) else index_folder
+        folder = cache_folder
         if folder is None or len(items) < snapshot.MIN_ITEMS:
             self._extend(items)
             return
@@ -372,9 +374,13 @@ class Retriever(Generic[ItemT]):
         units = self._lexical.query_terms(when.topic)
         if when.has_range:
             if self._has_news_within(when, size) or not units:
-                return self._dated(query, when, units, size, limit)
+                dated = self._dated(query, when, units, size, limit)
+                if dated.kind != "nothing" or not when.vague:
+                    return dated
             # No news at all on that day: the date words may be the topic ("4th of July
             # fireworks" published on 30 June), so the whole question is searched instead.
+            # So too a bare month among topic words with nothing in that month ("bridge closed
+            # until april": the closure was reported in October).
             when = dataclasses.replace(when, start=None, end=None, topic=query)
             units = self._lexical.query_terms(query)
         if when.recency:
@@ -470,8 +476,14 @@ class Retriever(Generic[ItemT]):
         size: int,
         within: npt.NDArray[np.bool_] | None,
         limit: int,
+        *,
+        several: bool = False,
     ) -> tuple[npt.NDArray[np.intp], Matrix] | None:
-        """The items the sentence encoder is sure answer ``topic``, best first; None if unsure."""
+        """The items the sentence encoder is sure answer ``topic``, best first; None if unsure.
+
+        With ``several`` (the newest news on a topic), look-alikes tied at the top are all
+        answers, not a doubt about which one is meant.
+        """
         if self._dense is None or not size:
             return None
         text = topic.strip()
@@ -485,12 +497,17 @@ class Retriever(Generic[ItemT]):
         second = float(cosine[order[1]]) if len(order) > 1 else DENSE_UNRELATED
         if best < DENSE_FLOOR or best - middle < DENSE_SPREAD:
             return None
-        if best - second < DENSE_GAP and not self._one_story(rows[order[0]], rows[order[1]], best):
+        tied = best - second < DENSE_GAP
+        if tied and not several and not self._one_story(rows[order[0]], rows[order[1]], best):
             return None
-        chosen = [int(i) for i in order if cosine[i] >= best - DENSE_TIE][:limit]
+        # Several on one topic: every item nearer the best one than the corpus's median item.
+        near = (best + middle) / 2 if several else best - DENSE_TIE
+        chosen = [int(i) for i in order if cosine[i] >= near][:limit]
         picked = rows[chosen]
         cosine_of = {int(rows[i]): float(cosine[i]) for i in chosen}
         coverage = self._lexical.coverage(units, size)
+        if self._word_points_elsewhere(units, int(picked[0]), coverage.matched, size, query):
+            return None
         kept = []
         for index in picked:
             mask = int(coverage.matched[index])
@@ -536,6 +553,46 @@ class Retriever(Generic[ItemT]):
         order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
         order = order[np.argsort(-cosine[order], kind="stable")]
         return rows, cosine, order, middle, query
+
+    def _word_points_elsewhere(
+        self,
+        units: Sequence[QueryTerm],
+        index: int,
+        matched: npt.NDArray[np.int64],
+        size: int,
+        query: Matrix,
+    ) -> bool:
+        """Whether the question's central word is held, and better meant, by rival items.
+
+        "ferry to paris": items about ferries hold "ferry"; a cruise item is nearer the question
+        as a whole, but further from "ferry" than they are, and they are near the question too:
+        the words and the meaning disagree, so meaning alone does not answer.
+        """
+        assert self._dense is not None
+        held = [
+            (unit.weight, bit)
+            for bit, unit in enumerate(units)
+            if not unit.filler and any(quality >= 1.0 for _, quality in unit.alternatives)
+        ]
+        if not held:
+            return False
+        weight, bit = max(held)
+        total = sum(unit.weight for unit in units)
+        if (int(matched[index]) >> bit) & 1 or weight < WORD_CENTRAL * total:
+            return False
+        holders = np.flatnonzero(((matched[:size] >> bit) & 1).astype(bool) & self._alive[:size])
+        if not len(holders):
+            return False
+        word = _embed_query(self._dense, units[bit].text)
+        to_word = self._dense_vectors[holders] @ word
+        alive = np.flatnonzero(self._alive[:size])
+        sample = alive[:: max(1, len(alive) // MEDIAN_SAMPLE)]
+        usual = self._median(self._dense_vectors[sample] @ word, len(alive))
+        # A rival is about the word (not holding it in passing: "local" in "Local elections"),
+        # nearer to it than the pick, and near the whole question too.
+        about = (to_word - usual >= DENSE_SPREAD) & (to_word > self._dense_vectors[index] @ word)
+        rival = self._dense_vectors[holders[about]] @ query
+        return bool((rival >= self._dense_vectors[index] @ query - DENSE_SPREAD / 2).any())
 
     def _one_story(self, first: int, second: int, cosine: float) -> bool:
         """Whether two items tied for a question are one story told twice, not two stories.
@@ -698,13 +755,20 @@ class Retriever(Generic[ItemT]):
             return SearchResult(query, "latest", hits=[Hit(item, 1.0) for item in items])
         candidates, scores = self._rank(units, size)
         relevant = scores >= ANSWER_THRESHOLD
-        if not relevant.any():
-            meant = self._meaning(when.topic, units, size, None, limit)
-            if meant is None:
-                return self._by_confidence(query, candidates, scores, limit, "latest")
-            candidates, scores = meant
-            relevant = np.ones(len(candidates), dtype=bool)
+        # The newest of the items on the topic, by its words or by their meaning: the newest
+        # report on the club need not name it the way the question does ("the football club").
+        meant = self._meaning(when.topic, units, size, None, limit, several=True)
+        if not relevant.any() and meant is None:
+            return self._by_confidence(query, candidates, scores, limit, "latest")
         candidates, scores = candidates[relevant], scores[relevant]
+        if meant is not None and len(candidates):
+            # Beside items the words answer, meaning adds only items holding some of the words.
+            holds = self._lexical.coverage(units, size).scores[meant[0]] > 0
+            meant = meant[0][holds], meant[1][holds]
+        if meant is not None:
+            fresh = ~np.isin(meant[0], candidates)
+            candidates = np.concatenate([candidates, meant[0][fresh]])
+            scores = np.concatenate([scores, meant[1][fresh]])
         order = np.lexsort((-scores, -self._ordinals[candidates]))[:limit]
         topic = " ".join(unit.text for unit in units if not unit.filler)
         return SearchResult(
