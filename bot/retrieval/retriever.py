@@ -103,6 +103,10 @@ DENSE_OVERWHELMING = 3 * DENSE_SPREAD
 question that names the item and adds "how many people, what kind of jobs"."""
 DENSE_TIE = 0.04
 """Other items this close to the best one in cosine are answers too ("soccer team")."""
+TIE_BREAK = 1.25
+"""How many of the corpus's standard deviations the word vectors must put between two items
+the encoder ties for them to settle it; above what they put between the tied pair of every
+negative question of the seed, garden, county and health sets (at most 1.06)."""
 WORD_CENTRAL = 0.5
 """A question word carrying this share of its weight is what the question is about."""
 DENSE_SMALL = 8
@@ -498,11 +502,18 @@ class Retriever(Generic[ItemT]):
         if best < DENSE_FLOOR or best - middle < DENSE_SPREAD:
             return None
         tied = best - second < DENSE_GAP
-        if tied and not several and not self._one_story(rows[order[0]], rows[order[1]], best):
+        # A tie the word vectors clearly settle is no doubt; one they don't is, unless the two
+        # are one story told twice or the newest of several is asked for.
+        settled = self._settle_tie(text, rows, order[:2]) if tied and not several else None
+        doubt = tied and settled is None and not several
+        if doubt and not self._one_story(rows[order[0]], rows[order[1]], best):
             return None
         # Several on one topic: every item nearer the best one than the corpus's median item.
         near = (best + middle) / 2 if several else best - DENSE_TIE
-        chosen = [int(i) for i in order if cosine[i] >= near][:limit]
+        if settled is not None:
+            chosen = [settled]
+        else:
+            chosen = [int(i) for i in order if cosine[i] >= near][:limit]
         picked = rows[chosen]
         cosine_of = {int(rows[i]): float(cosine[i]) for i in chosen}
         coverage = self._lexical.coverage(units, size)
@@ -593,6 +604,29 @@ class Retriever(Generic[ItemT]):
         about = (to_word - usual >= DENSE_SPREAD) & (to_word > self._dense_vectors[index] @ word)
         rival = self._dense_vectors[holders[about]] @ query
         return bool((rival >= self._dense_vectors[index] @ query - DENSE_SPREAD / 2).any())
+
+    def _settle_tie(
+        self, text: str, rows: npt.NDArray[np.intp], pair: npt.NDArray[np.intp]
+    ) -> int | None:
+        """Which of two items the encoder ties for ``text`` the word vectors clearly prefer.
+
+        A second opinion from another model: WordLlama's cosines put on the corpus's own scale
+        (standard deviations above its mean), the preferred item must lead the other by
+        ``TIE_BREAK`` of them; otherwise the tie stands and nothing is answered. Returns the
+        position in ``rows`` of the preferred item.
+        """
+        if self._embedder is None or len(rows) < DENSE_SMALL:
+            return None
+        vector = _embed_query(self._embedder, text)
+        sample = rows[:: max(1, len(rows) // MEDIAN_SAMPLE)]
+        usual = self._vectors[sample] @ vector
+        spread = float(usual.std())
+        if spread <= 0:
+            return None
+        first, second = (self._vectors[rows[pair]] @ vector).tolist()
+        if abs(first - second) < TIE_BREAK * spread:
+            return None
+        return int(pair[0] if first > second else pair[1])
 
     def _one_story(self, first: int, second: int, cosine: float) -> bool:
         """Whether two items tied for a question are one story told twice, not two stories.
