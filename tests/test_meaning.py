@@ -25,6 +25,7 @@ from bot.retrieval.dense import (
 from bot.retrieval.embeddings import Matrix, normalize_rows
 from bot.retrieval.evaluation import shared_content_words
 from bot.retrieval.retriever import dense_text
+from bot.retrieval.text import analyze
 
 TODAY = dt.date(2025, 7, 1)
 
@@ -259,6 +260,21 @@ def test_a_near_domain_question_is_not_answered_by_a_look_alike(
     result = neighbours.search("ferry to paris", today=TODAY)
     assert not result.hits, result
     assert all("ruise" not in hit.item.title for hit in result.suggestions)
+
+
+def test_a_misspelt_topic_beside_an_ordinal_date_is_answered() -> None:
+    fireworks = news(
+        "2025-06-30",
+        "Fourth of July fireworks move to a barge",
+        "The show will launch from a barge off the wharf because of seawall repairs.",
+    )
+    retriever = Retriever([*NEIGHBOURS, fireworks])
+    # No news on 4 July: the date words are words of the topic; "4th" is the number 4, and
+    # its "th" no unknown word that outweighs the misspelt "firworks".
+    result = retriever.search("firworks 4th of july 🎆", today=TODAY)
+    assert result.kind == "answer", result
+    assert result.hits[0].item.id == fireworks.id
+    assert analyze("the 4th of July") == analyze("the 4 of July")
 
 
 def test_ask_json_answers_the_month_in_a_topic(
