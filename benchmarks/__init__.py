@@ -9,6 +9,7 @@ from __future__ import annotations
 
 SECTIONS: list[str] = [
     "benchmarks.retrieval_quality",
+    "benchmarks.issue11",
     "benchmarks.retrieval_cost",
     "benchmarks.e2e",
     "benchmarks.webhook",

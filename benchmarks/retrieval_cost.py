@@ -65,14 +65,16 @@ def _percentile(values: list[float], share: float) -> float:
 def measure_newsbot(n: int, dense: bool = True) -> dict[str, Any]:
     """The retriever as the bot runs it; its vector cache is ``NEWSBOT_EMBEDDING_CACHE``."""
     from benchmarks.corpus import generate, queries
+    from bot.config import load_settings
     from bot.retrieval import Retriever
     from bot.retrieval.dense import default_dense, default_word_vectors
 
+    cache = load_settings().embedding_cache
     started = time.perf_counter()
     # The models are shared by every retriever in a process: loaded once, not per item.
-    default_word_vectors()
+    default_word_vectors(cache)
     if dense:
-        default_dense()
+        default_dense(cache)
     models = time.perf_counter() - started
     items = generate(n + ADDS)
     extra, items = items[n:], items[:n]
@@ -81,7 +83,7 @@ def measure_newsbot(n: int, dense: bool = True) -> dict[str, Any]:
     started = time.perf_counter()
     # No answer cache: every question is searched, as a question never asked before would be.
     options: dict[str, Any] = {} if dense else {"dense": None}
-    retriever = Retriever(items, cache_size=0, **options)
+    retriever = Retriever(items, cache_size=0, cache_folder=cache, **options)
     build = time.perf_counter() - started
     memory = _rss_bytes() - before
     for question in questions[:20]:  # warm caches the way a running bot has them
@@ -177,13 +179,15 @@ def prefill(n: int) -> dict[str, Any]:
     import numpy as np
 
     from benchmarks.corpus import generate
-    from bot.retrieval.dense import MODEL_ID, EmbeddingCache, cache_dir_from_env
+    from bot.config import load_settings
+    from bot.retrieval.dense import MODEL_ID, EmbeddingCache
     from bot.retrieval.embeddings import normalize_rows
     from bot.retrieval.retriever import Retriever, dense_text
 
     items = generate(n + ADDS)[:n]
-    Retriever(items, dense=None)  # fills WordLlama's cache
-    cache = EmbeddingCache(cache_dir_from_env(), MODEL_ID, 384)
+    folder = load_settings().embedding_cache
+    Retriever(items, dense=None, cache_folder=folder)  # fills WordLlama's cache
+    cache = EmbeddingCache(folder, MODEL_ID, 384)
     rng = np.random.default_rng(5)
     for first in range(0, n, 8192):
         chunk = items[first : first + 8192]

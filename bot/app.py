@@ -172,7 +172,9 @@ async def _post_init(app: NewsbotApp) -> None:
     storage = services.storage = await open_storage(settings.database_url, services.clock)
     if services.single_process:
         services.database_lock = hold_sqlite_database(settings.database_url)
-    newsroom = services.newsroom = Newsroom.open(settings.knowledge_file, storage.published)
+    newsroom = services.newsroom = Newsroom.open(
+        settings.knowledge_file, storage.published, cache_folder=settings.embedding_cache
+    )
     await newsroom.pick_up_published()
     logger.info("knowledge: %d items from %s and published", len(newsroom.items), newsroom.path)
     await storage.known_items.record_many([i.id for i in newsroom.items], services.clock())

@@ -30,7 +30,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         path = _existing(args.knowledge, "--knowledge")
     else:
         path = _existing(_default_knowledge(), "KNOWLEDGE_FILE")
-    retriever = Retriever(load_knowledge(path))
+    retriever = Retriever(load_knowledge(path), cache_folder=_embedding_cache())
     result = retriever.search(args.question, limit=args.limit)
     if args.json:
         payload = {
@@ -56,6 +56,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
             print(f"   {item.url}")
         print()
     return 0
+
+
+def _embedding_cache() -> Path | None:
+    from bot.config import load_settings
+
+    return load_settings().embedding_cache
 
 
 def _default_knowledge() -> Path:
@@ -142,7 +148,7 @@ async def _merged_knowledge(knowledge: Path, database_url: str) -> list[NewsItem
     Newsroom.open(knowledge)  # a bad file is reported before the database is opened
     storage = await Storage.open(database_url)
     try:
-        newsroom = Newsroom.open(knowledge, storage.published)
+        newsroom = Newsroom.open(knowledge, storage.published, cache_folder=_embedding_cache())
         await newsroom.pick_up_published()
     finally:
         await storage.close()

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
     webhook_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # Where the retriever keeps what it derives from the items between starts: the meaning
+    # models' item vectors and its word index (keyed by the items' text); empty: memory only.
+    embedding_cache: Path | None = Field(
+        default=Path("data/embeddings"), validation_alias="NEWSBOT_EMBEDDING_CACHE"
+    )
+
+    @field_validator("embedding_cache", mode="before")
+    @classmethod
+    def _empty_is_memory(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

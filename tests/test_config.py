@@ -111,12 +111,31 @@ def test_time_zone_names_are_taken_in_any_case_and_kept_in_iana_spelling(
     assert settings.log_level == "DEBUG"
 
 
+def test_the_embedding_cache_folder_is_a_setting_and_empty_keeps_vectors_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NEWSBOT_EMBEDDING_CACHE", raising=False)
+    assert load_settings(_env_file=None).embedding_cache == Path("data/embeddings")
+    monkeypatch.setenv("NEWSBOT_EMBEDDING_CACHE", "/var/cache/newsbot")
+    assert load_settings(_env_file=None).embedding_cache == Path("/var/cache/newsbot")
+    monkeypatch.setenv("NEWSBOT_EMBEDDING_CACHE", " ")
+    assert load_settings(_env_file=None).embedding_cache is None
+
+
+def test_retrieval_reads_no_environment() -> None:
+    root = Path(__file__).resolve().parents[1] / "bot" / "retrieval"
+    for path in root.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "environ.get" not in text and "getenv" not in text, path.name
+
+
 def test_every_setting_is_in_the_readme_table_and_in_env_example() -> None:
     from bot.config import Settings
 
     root = Path(__file__).resolve().parents[1]
     readme = (root / "README.md").read_text(encoding="utf-8")
     example = (root / ".env.example").read_text(encoding="utf-8")
-    for name in Settings.model_fields:
-        assert f"| `{name.upper()}` |" in readme, name
-        assert f"{name.upper()}=" in example, name
+    for name, field in Settings.model_fields.items():
+        variable = str(field.validation_alias or name).upper()
+        assert f"| `{variable}` |" in readme, variable
+        assert f"{variable}=" in example, variable

@@ -25,6 +25,7 @@ from bot.retrieval.dense import (
 from bot.retrieval.embeddings import Matrix, normalize_rows
 from bot.retrieval.evaluation import shared_content_words
 from bot.retrieval.retriever import dense_text
+from bot.retrieval.text import analyze
 
 TODAY = dt.date(2025, 7, 1)
 
@@ -176,6 +177,115 @@ def test_words_still_win_over_meaning(town: Retriever[NewsItem]) -> None:
     result = town.search("insulin pump recall", today=TODAY)
     assert result.kind == "answer"
     assert result.hits[0].item.title == "Insulin pump recalled over battery fault"
+
+
+# --- strangers' findings: a month among topic words, "latest" on a topic, a near-domain miss
+
+NEIGHBOURS = [
+    *TOWN,
+    news(
+        "2024-10-01",
+        "Causeway bridge to close until April for deck repairs",
+        "The Selby causeway will shut to all traffic from 14 October while crews replace "
+        "the deck; a free shuttle bus will carry pedestrians.",
+    ),
+    news(
+        "2025-02-20",
+        "Causeway bridge reopens two weeks early",
+        "Traffic crossed the rebuilt deck on Thursday, under budget and ahead of schedule.",
+    ),
+    news(
+        "2025-04-12",
+        "Spring fair fills the market square",
+        "Stalls, a brass band and pony rides drew crowds to the old town on Saturday.",
+    ),
+    news(
+        "2025-01-15",
+        "Council approves new stadium for Tidewater Athletic",
+        "The club will lease land at the old gasworks for a 12,000-seat ground.",
+    ),
+    news(
+        "2025-05-10",
+        "Tidewater Athletic promoted after final-day win",
+        "A 2-0 victory at Kirkby sent the club up to the first division for the first time.",
+    ),
+    news(
+        "2025-05-20",
+        "Cruise ship visits to double next year",
+        # "Ellery" brings the item near "paris" for the sentence encoder (cosine 0.37).
+        "The Port of Ellery expects 96 cruise ship calls in 2026, up from 47 this year, after "
+        "signing deals with two major cruise lines. Downtown businesses welcomed the news, but "
+        "Old Quay residents raised concerns about traffic and diesel fumes.",
+    ),
+    news(
+        "2024-11-02",
+        "Transit authority launches ferry route to Holm Island",
+        "The authority began a weekday ferry service between the harbour terminal and Holm "
+        "Island, with six sailings a day and a one-way fare of $4.50.",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def neighbours() -> Retriever[NewsItem]:
+    return Retriever(NEIGHBOURS)
+
+
+def test_a_month_among_the_words_of_a_topic_is_part_of_the_topic(
+    neighbours: Retriever[NewsItem],
+) -> None:
+    # There is news in April 2025 (the fair), but not about the bridge: the month is a word of
+    # the closure's own title, not the day it was reported.
+    result = neighbours.search("bridge closed until april", today=TODAY)
+    assert result.kind == "answer", result
+    assert result.hits[0].item.title == "Causeway bridge to close until April for deck repairs"
+    # A month said as the time of publication still narrows the news to that month.
+    assert neighbours.search("news from april", today=TODAY).hits[0].item.title == (
+        "Spring fair fills the market square"
+    )
+
+
+def test_latest_on_a_topic_gives_its_newest_item_first(neighbours: Retriever[NewsItem]) -> None:
+    result = neighbours.search("latest on the football club", today=TODAY)
+    assert result.kind == "latest", result
+    assert result.hits[0].item.title == "Tidewater Athletic promoted after final-day win"
+    days = [hit.item.date for hit in result.hits]
+    assert days == sorted(days, reverse=True)
+
+
+def test_a_near_domain_question_is_not_answered_by_a_look_alike(
+    neighbours: Retriever[NewsItem],
+) -> None:
+    # Items about ferries hold the question's central word; a cruise item is only near it.
+    result = neighbours.search("ferry to paris", today=TODAY)
+    assert not result.hits, result
+    assert all("ruise" not in hit.item.title for hit in result.suggestions)
+
+
+def test_a_misspelt_topic_beside_an_ordinal_date_is_answered() -> None:
+    fireworks = news(
+        "2025-06-30",
+        "Fourth of July fireworks move to a barge",
+        "The show will launch from a barge off the wharf because of seawall repairs.",
+    )
+    retriever = Retriever([*NEIGHBOURS, fireworks])
+    # No news on 4 July: the date words are words of the topic; "4th" is the number 4, and
+    # its "th" no unknown word that outweighs the misspelt "firworks".
+    result = retriever.search("firworks 4th of july 🎆", today=TODAY)
+    assert result.kind == "answer", result
+    assert result.hits[0].item.id == fireworks.id
+    assert analyze("the 4th of July") == analyze("the 4 of July")
+
+
+def test_ask_json_answers_the_month_in_a_topic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "news.yaml"
+    write_knowledge(path, NEIGHBOURS)
+    assert main(["ask", "--json", "--knowledge", str(path), "bridge closed until april"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kind"] == "answer"
+    assert out["results"][0]["title"].startswith("Causeway bridge to close until April")
 
 
 # --- the cache of item vectors

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from harness import SEED_KNOWLEDGE
@@ -21,11 +22,13 @@ from bot.retrieval import (
     Retriever,
     default_embedder,
     parse_date_query,
+    snapshot,
 )
 from bot.retrieval import embeddings as embeddings_module
 from bot.retrieval.aliases import find_aliases
 from bot.retrieval.dense import default_word_vectors
 from bot.retrieval.embeddings import Matrix
+from bot.retrieval.lexical import Document, LexicalIndex
 from bot.retrieval.text import analyze, fold_spelling, normalize
 
 TODAY = dt.date(2021, 6, 12)
@@ -472,3 +475,78 @@ def test_a_stray_number_in_a_question_does_not_change_the_answer(
         plain.kind,
         [h.item.id for h in plain.hits],
     )
+
+
+# --- the word index kept on disk
+
+
+@pytest.fixture
+def indexed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many documents each ``LexicalIndex.add_many`` call tokenised (a spy, not a fake)."""
+    calls: list[int] = []
+    real = LexicalIndex.add_many
+
+    def counting(self: LexicalIndex, documents: Sequence[Document]) -> None:
+        calls.append(len(documents))
+        real(self, documents)
+
+    monkeypatch.setattr(LexicalIndex, "add_many", counting)
+    monkeypatch.setattr(snapshot, "MIN_ITEMS", 1)  # eight items stand for a big corpus
+    return calls
+
+
+def _answers(retriever: Retriever[NewsItem], questions: Sequence[str]) -> list[object]:
+    return [
+        [(hit.item.id, hit.score) for hit in retriever.search(q, today=TODAY).top]
+        for q in questions
+    ]
+
+
+QUESTIONS = ["child labour", "chlid labor", "ILC daily show", "seafarers wages", "pilots"]
+
+
+def test_a_restart_reads_the_word_index_back_and_answers_the_same(
+    tmp_path: Path, indexed: list[int]
+) -> None:
+    built = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
+    assert indexed == [len(ITEMS)]
+    restarted = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
+    assert indexed == [len(ITEMS), 0]  # nothing tokenised again
+    assert _answers(restarted, QUESTIONS) == _answers(built, QUESTIONS)
+    assert _answers(restarted, QUESTIONS)[0]  # the questions do find something
+    # Adding an item after a restart stays incremental: only that item is tokenised.
+    restarted.add(news("2021-06-11", "Dock strike ends", "Port workers return."))
+    assert indexed[-1] == 1
+    assert restarted.search("dock strike", today=TODAY).hits[0].item.title == "Dock strike ends"
+
+
+def test_an_edited_item_makes_the_saved_word_index_stale(
+    tmp_path: Path, indexed: list[int]
+) -> None:
+    Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
+    edited = [*ITEMS[:-1], news("2020-04-27", "Harbour tugs honoured", "Tug crews got awards.")]
+    retriever = Retriever(edited, embedder=None, dense=None, cache_folder=tmp_path)
+    assert indexed == [len(ITEMS), len(ITEMS)]
+    assert retriever.search("tugs", today=TODAY).hits[0].item.title == "Harbour tugs honoured"
+    assert retriever.search("pilots", today=TODAY).kind == "nothing"
+
+
+def test_items_published_since_the_last_start_are_all_that_is_tokenised(
+    tmp_path: Path, indexed: list[int]
+) -> None:
+    Retriever(ITEMS[:6], embedder=None, dense=None, cache_folder=tmp_path)
+    retriever = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
+    assert indexed == [6, 2]
+    assert "Harbour pilots" in retriever.search("pilots", today=TODAY).hits[0].item.title
+
+
+def test_a_damaged_word_index_file_is_built_afresh(
+    tmp_path: Path, indexed: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
+    (tmp_path / snapshot.FILE_NAME).write_bytes(b"not a zip file")
+    with caplog.at_level(logging.WARNING, logger="bot.retrieval.snapshot"):
+        retriever = Retriever(ITEMS, embedder=None, dense=None, cache_folder=tmp_path)
+    assert indexed == [len(ITEMS), len(ITEMS)]
+    assert "unreadable" in caplog.text
+    assert "child labour" in retriever.search("child labour", today=TODAY).hits[0].item.title

@@ -120,8 +120,11 @@ class Newsroom:
         *,
         store: PublishedItemRepository | None = None,
         settle_seconds: float = 0.2,
+        cache_folder: Path | None = None,
     ) -> None:
         self.path = path
+        self.cache_folder = cache_folder
+        """Where the retriever keeps item vectors and its word index between starts."""
         self._store = store
         self.settle_seconds = settle_seconds
         """A changed file is read, then looked at again after this long: if it changed in
@@ -136,14 +139,20 @@ class Newsroom:
         self._snapshot = self._build(self._file_items, mtime_ns)
 
     @classmethod
-    def open(cls, path: Path, store: PublishedItemRepository | None = None) -> Newsroom:
+    def open(
+        cls,
+        path: Path,
+        store: PublishedItemRepository | None = None,
+        *,
+        cache_folder: Path | None = None,
+    ) -> Newsroom:
         """Load ``path``; raises ``KnowledgeError`` if invalid (there is no last good yet).
 
         With a ``store``, call ``pick_up_published`` next to merge what was published.
         Without one (a one-off tool), published items live in this process only.
         """
         mtime = _mtime_ns(path)
-        return cls(path, load_knowledge(path), mtime, store=store)
+        return cls(path, load_knowledge(path), mtime, store=store, cache_folder=cache_folder)
 
     def _merged(self, file_items: Sequence[NewsItem]) -> list[NewsItem]:
         in_file = {item.id for item in file_items}
@@ -158,7 +167,13 @@ class Newsroom:
         items = self._merged(items)
         by_key = {item_key(item.id): item for item in items}
         by_id = {item.id: item for item in items}
-        return Snapshot(tuple(items), Retriever(list(items)), by_key, mtime_ns, by_id)
+        return Snapshot(
+            tuple(items),
+            Retriever(list(items), cache_folder=self.cache_folder),
+            by_key,
+            mtime_ns,
+            by_id,
+        )
 
     def _extended(self, new: Sequence[NewsItem]) -> Snapshot:
         snapshot = self._snapshot

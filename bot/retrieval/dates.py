@@ -56,6 +56,9 @@ class DateQuery:
     end: dt.date | None
     recency: bool
     topic: str
+    vague: bool = False
+    """A month named bare among topic words ("bridge closed until april"): perhaps the
+    publication month, perhaps part of the topic; the retriever tries both."""
 
     @property
     def has_range(self) -> bool:
@@ -396,7 +399,8 @@ def parse_date_query(
             rest = _squash(f"{before} {topic[m.end() :]}")
             if _DATE_ONLY.fullmatch(rest.replace("'", "")):
                 rest = ""
-            return DateQuery(start, end, recency, rest)
+            vague = rule.build is _bare_month and not m["prep"] and bool(rest)
+            return DateQuery(start, end, recency, rest, vague)
     return DateQuery(None, None, recency, _squash(topic))
 
 

@@ -18,7 +18,6 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -38,9 +37,6 @@ TOKENIZER = Path(__file__).parent / "data" / "minilm_tokenizer.json"
 MAX_TOKENS = 128
 """Items are cut to this many tokens (a title and a two-sentence summary fit in about 70)."""
 BATCH = 32
-CACHE_ENV = "NEWSBOT_EMBEDDING_CACHE"
-"""Where the item vectors are kept; empty keeps them in memory only."""
-DEFAULT_CACHE_DIR = Path("data") / "embeddings"
 KEY_BYTES = 16
 RECENT_QUERIES = 64
 RECENT_WORDS = 8192
@@ -126,8 +122,7 @@ class EmbeddingCache:
         return len(self._rows)
 
     def key(self, text: str) -> bytes:
-        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES, person=b"newsbot")
-        return digest.digest()
+        return text_key(text)
 
     def _paths(self) -> tuple[Path, Path]:
         assert self.folder is not None
@@ -223,6 +218,16 @@ class EmbeddingCache:
             return None
 
 
+def text_key(text: str) -> bytes:
+    """The cache key of ``text``: the model is the cache's folder, not part of the key."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES, person=b"newsbot")
+    return digest.digest()
+
+
+def text_keys(texts: Sequence[str]) -> list[bytes]:
+    return [text_key(text) for text in texts]
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     with open(path, "a") as handle:
@@ -249,8 +254,10 @@ class CachedEmbedder:
     def dim(self) -> int:
         return self.inner.dim
 
-    def embed(self, texts: Sequence[str]) -> Matrix:
-        keys = [self.cache.key(text) for text in texts]
+    def embed(self, texts: Sequence[str], *, keys: Sequence[bytes] | None = None) -> Matrix:
+        """Vectors of ``texts``; ``keys``, if given, are their ``text_keys`` (hashed once)."""
+        if keys is None:
+            keys = text_keys(texts)
         out, missing = self.cache.get(keys)
         if missing:
             if len(missing) >= MANY:
@@ -310,28 +317,24 @@ def load_minilm(cache_dir: Path | None = None, threads: int = 1) -> CachedEmbedd
     return CachedEmbedder(encoder, EmbeddingCache(cache_dir, MODEL_ID, encoder.dim))
 
 
-def cache_dir_from_env() -> Path | None:
-    """``NEWSBOT_EMBEDDING_CACHE`` (empty: memory only), else ``data/embeddings``."""
-    value = os.environ.get(CACHE_ENV)
-    if value is None:
-        return DEFAULT_CACHE_DIR
-    return Path(value) if value.strip() else None
+@lru_cache(maxsize=4)
+def default_dense(cache_dir: Path | None = None) -> CachedEmbedder | None:
+    """The process-wide sentence encoder, loaded on first use; ``None`` (logged) if unavailable.
 
-
-@lru_cache(maxsize=1)
-def default_dense() -> CachedEmbedder | None:
-    """The process-wide sentence encoder, loaded on first use; ``None`` (logged) if unavailable."""
+    Its item vectors are kept in ``cache_dir`` (the bot's ``NEWSBOT_EMBEDDING_CACHE``, which the
+    caller passes down: retrieval reads no configuration), in memory only when None.
+    """
     try:
-        return load_minilm(cache_dir_from_env())
+        return load_minilm(cache_dir)
     except Exception as exc:  # no sentence model means fewer paraphrases, never a crashed bot
         logger.warning("sentence encoder unavailable, meaning from word vectors only: %s", exc)
         return None
 
 
-@lru_cache(maxsize=1)
-def default_word_vectors() -> CachedEmbedder | None:
+@lru_cache(maxsize=4)
+def default_word_vectors(cache_dir: Path | None = None) -> CachedEmbedder | None:
     """The process-wide WordLlama model, its item vectors cached like the encoder's."""
     inner = default_embedder()
     if inner is None:
         return None
-    return CachedEmbedder(inner, EmbeddingCache(cache_dir_from_env(), WORD_MODEL_ID, inner.dim))
+    return CachedEmbedder(inner, EmbeddingCache(cache_dir, WORD_MODEL_ID, inner.dim))

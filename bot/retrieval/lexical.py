@@ -16,8 +16,9 @@ import bisect
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -71,9 +72,8 @@ def max_edits(length: int) -> int:
     return 2
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
-    """The text of one item as the index sees it."""
+class Document(NamedTuple):
+    """The text of one item as the index sees it (a tuple: 100,000 of them are made at start)."""
 
     title: str
     body: str
@@ -159,9 +159,12 @@ class LexicalIndex:
 
     def _learn_aliases(self, text: str) -> None:
         for alias in find_aliases(text):
-            if alias.acronym not in self._aliases:
-                self._aliases[alias.acronym] = alias
-                self._phrases.setdefault(alias.phrase[0], []).append(alias)
+            self._learn_alias(alias)
+
+    def _learn_alias(self, alias: Alias) -> None:
+        if alias.acronym not in self._aliases:
+            self._aliases[alias.acronym] = alias
+            self._phrases.setdefault(alias.phrase[0], []).append(alias)
 
     def add(self, document: Document) -> None:
         """Index one more document (cheap: its postings are appended)."""
@@ -223,6 +226,52 @@ class LexicalIndex:
             self._fuzzy_cache.clear()
         self._lengths.append(length)
         self._total_length += length
+
+    # --- a snapshot (``snapshot`` keeps it on disk)
+
+    def to_arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        """Everything the index holds, as flat arrays; ``from_arrays`` gives the index back."""
+        terms = list(self._postings)
+        counts = np.fromiter((len(self._postings[t].docs) for t in terms), np.int64, len(terms))
+        docs = b"".join(self._postings[t].docs.tobytes() for t in terms)
+        strengths = b"".join(self._postings[t].strengths.tobytes() for t in terms)
+        aliases = "\n".join(" ".join((a.acronym, *a.phrase)) for a in self._aliases.values())
+        return {
+            "terms": _text_array("\n".join(terms)),
+            "counts": counts,
+            "docs": np.frombuffer(docs, dtype=np.int32),
+            "strengths": np.frombuffer(strengths, dtype=np.float32),
+            "surfaces": _text_array("\n".join(self._surfaces)),
+            "surface_terms": _text_array("\n".join(self._surfaces.values())),
+            "aliases": _text_array(aliases),
+            "lengths": np.asarray(self._lengths, dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, npt.NDArray[np.generic]]) -> LexicalIndex:
+        """The index ``to_arrays`` described; postings stay appendable, as after ``add_many``."""
+        index = cls()
+        terms = _split(arrays["terms"])
+        ends = np.cumsum(np.asarray(arrays["counts"], dtype=np.int64)).tolist()
+        docs = np.ascontiguousarray(arrays["docs"], dtype=np.int32).tobytes()
+        strengths = np.ascontiguousarray(arrays["strengths"], dtype=np.float32).tobytes()
+        start = 0
+        for word, end in zip(terms, ends, strict=True):
+            postings = _Postings()
+            postings.docs.frombytes(docs[4 * start : 4 * end])
+            postings.strengths.frombytes(strengths[4 * start : 4 * end])
+            index._postings[word] = postings
+            start = end
+        surfaces = _split(arrays["surfaces"])
+        index._surfaces = dict(zip(surfaces, _split(arrays["surface_terms"]), strict=True))
+        for surface in surfaces:
+            index._by_length.setdefault(len(surface), []).append(surface)
+        for line in _split(arrays["aliases"]):
+            acronym, *phrase = line.split(" ")
+            index._learn_alias(Alias(acronym, tuple(phrase)))
+        index._lengths = [int(n) for n in np.asarray(arrays["lengths"]).tolist()]
+        index._total_length = sum(index._lengths)
+        return index
 
     # --- weights
 
@@ -386,6 +435,15 @@ class LexicalIndex:
             keep = docs < size
             docs, strengths = docs[keep], strengths[keep]
         return docs, strengths
+
+
+def _text_array(text: str) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _split(array: npt.NDArray[np.generic]) -> list[str]:
+    text = np.asarray(array, dtype=np.uint8).tobytes().decode("utf-8")
+    return text.split("\n") if text else []
 
 
 def _dedupe(alternatives: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:

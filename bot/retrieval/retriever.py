@@ -32,13 +32,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from bot.retrieval import snapshot
 from bot.retrieval.dates import DateQuery, parse_date_query
-from bot.retrieval.dense import default_dense, default_word_vectors
+from bot.retrieval.dense import (
+    CachedEmbedder,
+    default_dense,
+    default_word_vectors,
+    text_keys,
+)
 from bot.retrieval.embeddings import Embedder, Matrix
 from bot.retrieval.lexical import Document, LexicalIndex, QueryTerm
 from bot.retrieval.text import MAX_QUERY_CHARS, content_words, normalize
@@ -81,7 +88,8 @@ DENSE_FLOOR = 0.25
 DENSE_SPREAD = 0.2
 """The best item's lead over the median item of the corpus."""
 DENSE_GAP = 0.02
-"""The best item's lead over the runner-up: two look-alikes tied is not an answer."""
+"""The best item's lead over the runner-up: two unrelated items tied is not an answer (two
+tellings of one story tied are, ``_one_story``)."""
 DENSE_LEFTOVER = 0.2
 """The least cosine between the item and the question's words it does not match."""
 DENSE_LEFTOVER_SHARE = 0.5
@@ -95,6 +103,12 @@ DENSE_OVERWHELMING = 3 * DENSE_SPREAD
 question that names the item and adds "how many people, what kind of jobs"."""
 DENSE_TIE = 0.04
 """Other items this close to the best one in cosine are answers too ("soccer team")."""
+TIE_BREAK = 1.25
+"""How many of the corpus's standard deviations the word vectors must put between two items
+the encoder ties for them to settle it; above what they put between the tied pair of every
+negative question of the seed, garden, county and health sets (at most 1.06)."""
+WORD_CENTRAL = 0.5
+"""A question word carrying this share of its weight is what the question is about."""
 DENSE_SMALL = 8
 """With fewer items the median says little; a typical unrelated cosine stands in for it."""
 DENSE_UNRELATED = 0.1
@@ -223,7 +237,10 @@ class Retriever(Generic[ItemT]):
         embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
         dense: Embedder | Literal[_Default.DENSE] | None = DEFAULT_DENSE,
         cache_size: int = CACHE_SIZE,
+        cache_folder: Path | None = None,
     ) -> None:
+        """``cache_folder`` keeps, between starts, the default models' item vectors and the
+        word index (``snapshot``); None keeps them in memory only."""
         # Keyed by the number of rows too, so an ``add`` makes every earlier answer a miss.
         self._answers: OrderedDict[_AnswerKey, SearchResult[ItemT]] = OrderedDict()
         self.cache_size = cache_size
@@ -231,9 +248,11 @@ class Retriever(Generic[ItemT]):
         self._answers_lock = threading.Lock()  # ``search`` may run in several threads
         self._latest: tuple[int, list[int]] = (-1, [])
         self._embedder: Embedder | None = (
-            default_word_vectors() if isinstance(embedder, _Default) else embedder
+            default_word_vectors(cache_folder) if isinstance(embedder, _Default) else embedder
         )
-        self._dense: Embedder | None = default_dense() if isinstance(dense, _Default) else dense
+        self._dense: Embedder | None = (
+            default_dense(cache_folder) if isinstance(dense, _Default) else dense
+        )
         self._lexical = LexicalIndex()
         self._items: list[ItemT] = []
         self._index_of: dict[str, int] = {}
@@ -246,7 +265,19 @@ class Retriever(Generic[ItemT]):
         self._ordinals = np.zeros(capacity, dtype=np.int32)
         self._alive = np.zeros(capacity, dtype=bool)
         self._size = 0
-        self._extend(items)
+        folder = cache_folder
+        if folder is None or len(items) < snapshot.MIN_ITEMS:
+            self._extend(items)
+            return
+        texts = [(item.title, item.summary, item.tags) for item in items]
+        loaded = snapshot.load(folder, texts)
+        if loaded is not None:
+            self._lexical, indexed = loaded
+        else:
+            indexed = 0
+        self._extend(items, indexed)
+        if indexed < len(items):
+            snapshot.save(folder, self._lexical, texts)
 
     def __len__(self) -> int:
         return int(self._alive[: self._size].sum())
@@ -266,7 +297,8 @@ class Retriever(Generic[ItemT]):
         """``add`` for several items at once (one embedding pass)."""
         self._extend(items)
 
-    def _extend(self, items: Sequence[ItemT]) -> None:
+    def _extend(self, items: Sequence[ItemT], indexed: int = 0) -> None:
+        """Append ``items``; the first ``indexed`` of them are in the word index already."""
         if not items:
             return
         start = self._size
@@ -274,27 +306,30 @@ class Retriever(Generic[ItemT]):
         if needed > len(self._alive):
             # Modest headroom: doubling would double the embedding matrix on the first broadcast.
             self._grow(needed + max(GROWTH_ROWS, needed // 8))
-        if self._embedder is not None:
-            for first in range(0, len(items), EMBED_CHUNK):  # bounded temporary memory
-                chunk = items[first : first + EMBED_CHUNK]
-                rows = self._embedder.embed([f"{item.title}. {item.summary}" for item in chunk])
-                self._vectors[start + first : start + first + len(chunk)] = rows
-        if self._dense is not None:
-            for first in range(0, len(items), EMBED_CHUNK):
-                chunk = items[first : first + EMBED_CHUNK]
-                rows = self._dense.embed([dense_text(item) for item in chunk])
-                self._dense_vectors[start + first : start + first + len(chunk)] = rows
-        self._lexical.add_many([Document(i.title, i.summary, tuple(i.tags)) for i in items])
-        for offset, item in enumerate(items):
-            index = start + offset
-            previous = self._index_of.get(item.id)
-            if previous is not None:
-                self._alive[previous] = False
-            self._items.append(item)
-            self._index_of[item.id] = index
-            self._ordinals[index] = item.date.toordinal()
-            self._alive[index] = True
-            self._days.add(item.date)
+        for first in range(0, len(items), EMBED_CHUNK):  # bounded temporary memory
+            texts = [dense_text(item) for item in items[first : first + EMBED_CHUNK]]
+            rows_at = slice(start + first, start + first + len(texts))
+            keys = text_keys(texts) if self._embedder or self._dense else []
+            if self._embedder is not None:
+                self._vectors[rows_at] = _embed_items(self._embedder, texts, keys)
+            if self._dense is not None:
+                self._dense_vectors[rows_at] = _embed_items(self._dense, texts, keys)
+        self._lexical.add_many([_document(item) for item in items[indexed:]])
+        # An id seen before (earlier, or earlier in this batch) is replaced by its last item.
+        positions = dict(zip((item.id for item in items), range(start, needed), strict=True))
+        stale = [self._index_of[i] for i in positions if i in self._index_of]
+        self._alive[start:needed] = True
+        if len(positions) < len(items):
+            self._alive[start:needed] = False
+            self._alive[list(positions.values())] = True
+        self._alive[stale] = False
+        self._index_of.update(positions)
+        self._items.extend(items)
+        days = [item.date for item in items]
+        self._ordinals[start:needed] = np.fromiter(
+            (day.toordinal() for day in days), dtype=np.int32, count=len(days)
+        )
+        self._days.update(days)
         self._size = needed  # last, so a concurrent search never sees a half-added item
 
     def _grow(self, capacity: int) -> None:
@@ -343,9 +378,13 @@ class Retriever(Generic[ItemT]):
         units = self._lexical.query_terms(when.topic)
         if when.has_range:
             if self._has_news_within(when, size) or not units:
-                return self._dated(query, when, units, size, limit)
+                dated = self._dated(query, when, units, size, limit)
+                if dated.kind != "nothing" or not when.vague:
+                    return dated
             # No news at all on that day: the date words may be the topic ("4th of July
             # fireworks" published on 30 June), so the whole question is searched instead.
+            # So too a bare month among topic words with nothing in that month ("bridge closed
+            # until april": the closure was reported in October).
             when = dataclasses.replace(when, start=None, end=None, topic=query)
             units = self._lexical.query_terms(query)
         if when.recency:
@@ -441,8 +480,14 @@ class Retriever(Generic[ItemT]):
         size: int,
         within: npt.NDArray[np.bool_] | None,
         limit: int,
+        *,
+        several: bool = False,
     ) -> tuple[npt.NDArray[np.intp], Matrix] | None:
-        """The items the sentence encoder is sure answer ``topic``, best first; None if unsure."""
+        """The items the sentence encoder is sure answer ``topic``, best first; None if unsure.
+
+        With ``several`` (the newest news on a topic), look-alikes tied at the top are all
+        answers, not a doubt about which one is meant.
+        """
         if self._dense is None or not size:
             return None
         text = topic.strip()
@@ -454,12 +499,26 @@ class Retriever(Generic[ItemT]):
         rows, cosine, order, middle, query = ranked
         best = float(cosine[order[0]])
         second = float(cosine[order[1]]) if len(order) > 1 else DENSE_UNRELATED
-        if best < DENSE_FLOOR or best - middle < DENSE_SPREAD or best - second < DENSE_GAP:
+        if best < DENSE_FLOOR or best - middle < DENSE_SPREAD:
             return None
-        chosen = [int(i) for i in order if cosine[i] >= best - DENSE_TIE][:limit]
+        tied = best - second < DENSE_GAP
+        # A tie the word vectors clearly settle is no doubt; one they don't is, unless the two
+        # are one story told twice or the newest of several is asked for.
+        settled = self._settle_tie(text, rows, order[:2]) if tied and not several else None
+        doubt = tied and settled is None and not several
+        if doubt and not self._one_story(rows[order[0]], rows[order[1]], best):
+            return None
+        # Several on one topic: every item nearer the best one than the corpus's median item.
+        near = (best + middle) / 2 if several else best - DENSE_TIE
+        if settled is not None:
+            chosen = [settled]
+        else:
+            chosen = [int(i) for i in order if cosine[i] >= near][:limit]
         picked = rows[chosen]
         cosine_of = {int(rows[i]): float(cosine[i]) for i in chosen}
         coverage = self._lexical.coverage(units, size)
+        if self._word_points_elsewhere(units, int(picked[0]), coverage.matched, size, query):
+            return None
         kept = []
         for index in picked:
             mask = int(coverage.matched[index])
@@ -505,6 +564,78 @@ class Retriever(Generic[ItemT]):
         order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
         order = order[np.argsort(-cosine[order], kind="stable")]
         return rows, cosine, order, middle, query
+
+    def _word_points_elsewhere(
+        self,
+        units: Sequence[QueryTerm],
+        index: int,
+        matched: npt.NDArray[np.int64],
+        size: int,
+        query: Matrix,
+    ) -> bool:
+        """Whether the question's central word is held, and better meant, by rival items.
+
+        "ferry to paris": items about ferries hold "ferry"; a cruise item is nearer the question
+        as a whole, but further from "ferry" than they are, and they are near the question too:
+        the words and the meaning disagree, so meaning alone does not answer.
+        """
+        assert self._dense is not None
+        held = [
+            (unit.weight, bit)
+            for bit, unit in enumerate(units)
+            if not unit.filler and any(quality >= 1.0 for _, quality in unit.alternatives)
+        ]
+        if not held:
+            return False
+        weight, bit = max(held)
+        total = sum(unit.weight for unit in units)
+        if (int(matched[index]) >> bit) & 1 or weight < WORD_CENTRAL * total:
+            return False
+        holders = np.flatnonzero(((matched[:size] >> bit) & 1).astype(bool) & self._alive[:size])
+        if not len(holders):
+            return False
+        word = _embed_query(self._dense, units[bit].text)
+        to_word = self._dense_vectors[holders] @ word
+        alive = np.flatnonzero(self._alive[:size])
+        sample = alive[:: max(1, len(alive) // MEDIAN_SAMPLE)]
+        usual = self._median(self._dense_vectors[sample] @ word, len(alive))
+        # A rival is about the word (not holding it in passing: "local" in "Local elections"),
+        # nearer to it than the pick, and near the whole question too.
+        about = (to_word - usual >= DENSE_SPREAD) & (to_word > self._dense_vectors[index] @ word)
+        rival = self._dense_vectors[holders[about]] @ query
+        return bool((rival >= self._dense_vectors[index] @ query - DENSE_SPREAD / 2).any())
+
+    def _settle_tie(
+        self, text: str, rows: npt.NDArray[np.intp], pair: npt.NDArray[np.intp]
+    ) -> int | None:
+        """Which of two items the encoder ties for ``text`` the word vectors clearly prefer.
+
+        A second opinion from another model: WordLlama's cosines put on the corpus's own scale
+        (standard deviations above its mean), the preferred item must lead the other by
+        ``TIE_BREAK`` of them; otherwise the tie stands and nothing is answered. Returns the
+        position in ``rows`` of the preferred item.
+        """
+        if self._embedder is None or len(rows) < DENSE_SMALL:
+            return None
+        vector = _embed_query(self._embedder, text)
+        sample = rows[:: max(1, len(rows) // MEDIAN_SAMPLE)]
+        usual = self._vectors[sample] @ vector
+        spread = float(usual.std())
+        if spread <= 0:
+            return None
+        first, second = (self._vectors[rows[pair]] @ vector).tolist()
+        if abs(first - second) < TIE_BREAK * spread:
+            return None
+        return int(pair[0] if first > second else pair[1])
+
+    def _one_story(self, first: int, second: int, cosine: float) -> bool:
+        """Whether two items tied for a question are one story told twice, not two stories.
+
+        They are when they are nearer each other than either is to the question: three items on
+        the football club tie for "soccer team" and all answer it; a library and a railway item
+        tied for "chocolate factory closing" mean the question matched neither.
+        """
+        return float(self._dense_vectors[first] @ self._dense_vectors[second]) >= cosine
 
     def _explains(self, index: int, rest: str, rows: npt.NDArray[np.intp], whole: float) -> bool:
         """Whether item ``index`` is near in meaning to ``rest``, the words it did not match.
@@ -658,13 +789,20 @@ class Retriever(Generic[ItemT]):
             return SearchResult(query, "latest", hits=[Hit(item, 1.0) for item in items])
         candidates, scores = self._rank(units, size)
         relevant = scores >= ANSWER_THRESHOLD
-        if not relevant.any():
-            meant = self._meaning(when.topic, units, size, None, limit)
-            if meant is None:
-                return self._by_confidence(query, candidates, scores, limit, "latest")
-            candidates, scores = meant
-            relevant = np.ones(len(candidates), dtype=bool)
+        # The newest of the items on the topic, by its words or by their meaning: the newest
+        # report on the club need not name it the way the question does ("the football club").
+        meant = self._meaning(when.topic, units, size, None, limit, several=True)
+        if not relevant.any() and meant is None:
+            return self._by_confidence(query, candidates, scores, limit, "latest")
         candidates, scores = candidates[relevant], scores[relevant]
+        if meant is not None and len(candidates):
+            # Beside items the words answer, meaning adds only items holding some of the words.
+            holds = self._lexical.coverage(units, size).scores[meant[0]] > 0
+            meant = meant[0][holds], meant[1][holds]
+        if meant is not None:
+            fresh = ~np.isin(meant[0], candidates)
+            candidates = np.concatenate([candidates, meant[0][fresh]])
+            scores = np.concatenate([scores, meant[1][fresh]])
         order = np.lexsort((-scores, -self._ordinals[candidates]))[:limit]
         topic = " ".join(unit.text for unit in units if not unit.filler)
         return SearchResult(
@@ -680,9 +818,20 @@ class Retriever(Generic[ItemT]):
         return [int(i) for i in indices[order]]
 
 
+def _document(item: Searchable) -> Document:
+    return Document(item.title, item.summary, tuple(item.tags))
+
+
 def dense_text(item: Searchable) -> str:
     """What the sentence encoder reads of an item (and what its cache is keyed by)."""
     return f"{item.title}. {item.summary}"
+
+
+def _embed_items(embedder: Embedder, texts: Sequence[str], keys: Sequence[bytes]) -> Matrix:
+    """Item vectors; a cached embedder is handed the texts' keys, hashed once for both models."""
+    if isinstance(embedder, CachedEmbedder):
+        return embedder.embed(texts, keys=keys)
+    return embedder.embed(texts)
 
 
 def _embed_words(dense: Embedder, words: Sequence[str]) -> Matrix:

@@ -31,6 +31,7 @@ _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "´": "'"})
 # A word: letters and digits (any script); a hyphen or apostrophe may join two parts.
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 STOP_WORDS = _word_set(
@@ -226,7 +227,11 @@ def words(text: str) -> Iterator[Token]:
         for piece in re.split(r"['\-]", chunk):
             if chunk.find("'") != -1 and piece in {"s", "t", "d", "ll", "m", "re", "ve"}:
                 continue
-            parts.extend(p for p in _LETTER_DIGIT.split(piece) if p)
+            split = [p for p in _LETTER_DIGIT.split(piece) if p]
+            # An ordinal's suffix is no word: "4th" is the number 4, not "4" and "th".
+            if len(split) == 2 and split[0].isdigit() and split[1] in _ORDINAL_SUFFIXES:
+                split = split[:1]
+            parts.extend(split)
         for part in parts:
             yield Token(part)
         if "-" in chunk and len(parts) > 1:
