@@ -81,13 +81,15 @@ async def seed_subscribers(
     await storage.database.run("seed", work)
 
 
-async def until(condition: Callable[[], bool], seconds: float, what: str, logs: str = "") -> None:
+async def until(
+    condition: Callable[[], bool], seconds: float, what: str, logs: str = "", every: float = 0.05
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}\n{logs[-4000:]}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
 
 
 def busiest_second(times: list[float]) -> int:
@@ -216,8 +218,12 @@ async def test_two_schedulers_racing_for_5000_due_subscribers_queue_each_digest_
 
 @pytest.fixture
 async def telegram() -> AsyncIterator[LocalBotApiServer]:
-    """The local server with its flood limits; paid broadcasts at most RATE a second."""
-    limits = FloodLimits(paid_per_second=RATE, paid_burst=RATE // 5)
+    """The local server with its flood limits; paid broadcasts at most RATE a second.
+
+    Telegram states the paid limit per second, so the bucket holds a second's worth (the
+    server's default proportion); the story checks every one-second window itself.
+    """
+    limits = FloodLimits(paid_per_second=RATE, paid_burst=RATE)
     server = LocalBotApiServer(limits=limits, webhook_retry=(0.1, 0.5))
     await server.start()
     try:
@@ -248,15 +254,17 @@ def process(
 
 
 RATE = 200
-READERS = list(range(200_001, 202_001))
+READERS = list(range(200_001, 205_001))
 
 
-async def test_three_processes_broadcast_to_2000_with_one_killed_midway_once_each_within_the_rate(
+async def test_three_processes_broadcast_to_5000_with_one_killed_midway_once_each_within_the_rate(
     telegram: LocalBotApiServer, postgres_url: str, tmp_path: Path
 ) -> None:
     storage = await Storage.open(postgres_url)
     try:
-        await seed_subscribers(storage, READERS, dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+        # Their digests are due tomorrow: not during the story, and not "in the future".
+        tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(hours=20)
+        await seed_subscribers(storage, READERS, tomorrow)
     finally:
         await storage.close()
     for chat_id in READERS:
@@ -283,9 +291,10 @@ async def test_three_processes_broadcast_to_2000_with_one_killed_midway_once_eac
         send = next(d for label, d in preview.buttons if label == "Send")
         assert send is not None
         telegram.user_presses(ADMIN, preview.message_id, send)
-        await until(lambda: sum(news().values()) >= 500, 60, "500 deliveries", logs())
+        # (counted every half second: the server shares this process and two cores)
+        await until(lambda: sum(news().values()) >= 500, 60, "500 deliveries", logs(), 0.5)
         await bots[2].kill()  # mid-send: it has rows claimed and requests on the wire
-        await until(lambda: min(news().values()) >= 1, 90, "every subscriber", logs())
+        await until(lambda: min(news().values()) >= 1, 120, "every subscriber", logs(), 0.5)
         await asyncio.sleep(1.0)  # anything sent twice would arrive now
     finally:
         await asyncio.gather(*(b.stop() for b in bots))

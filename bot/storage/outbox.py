@@ -168,7 +168,8 @@ class OutboxRepository:
                 last_error=None,
             )
         )
-        params = [{"b_id": id, "b_mid": mid, "b_at": at} for id, mid, at in sent]
+        # In id order, as other writers lock them: two processes' batches cannot deadlock.
+        params = [{"b_id": id, "b_mid": mid, "b_at": at} for id, mid, at in sorted(sent)]
 
         def work(conn: Connection) -> None:
             conn.execute(statement, params)
