@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.delivery.shared_budget import SharedBudget
 from bot.digests.scheduler import DigestScheduler
 from bot.knowledge.models import NewsItem
-from bot.localapi import FloodLimits, LocalBotApiServer
+from bot.localapi import Fault, FloodLimits, LocalBotApiServer
 from bot.storage import NewOutboxMessage, Storage
 from bot.storage.tables import chats, outbox, subscriptions
 
@@ -453,3 +453,35 @@ async def test_three_processes_behind_a_round_robin_proxy_answer_once_and_keep_e
             await storage.close()
         assert left == [], left  # /unsubscribe took effect after /subscribe, in every chat
         assert "Traceback" not in logs()
+
+
+async def test_an_update_acknowledged_by_a_process_killed_at_once_is_answered_by_another(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    async with LocalBotApiServer(webhook_retry=(0.1, 0.5)) as telegram:
+        reader = QUESTIONERS[0]
+        telegram.add_private_chat(reader)
+        hook = free_port()
+        receiver = process(telegram, tmp_path / "a", postgres_url, hook, port=hook)
+        other = process(telegram, tmp_path / "b", postgres_url, hook)  # no update reaches it
+        logs = lambda: receiver.logs() + "\n" + other.logs()  # noqa: E731
+        try:
+            await asyncio.gather(receiver.start(), other.start())
+            await asyncio.gather(receiver.until_ready(), other.until_ready())
+            # The reply hangs at Telegram: the update is stored, acknowledged and in hand.
+            telegram.inject("sendMessage", Fault.timeout(30), chat_id=reader)
+            telegram.user_sends(reader, "child labour")
+            await telegram.wait_for_webhook_calls(1, timeout=10, acknowledged=True)
+            await until(lambda: telegram.world.faults.pending() == 0, 10, "the reply", logs())
+            await receiver.kill()
+            telegram.clear_faults()
+            assert telegram.messages(reader) == []
+            assert telegram.updates_pending() == []  # Telegram will not send it again
+            # The receiver's lease passes; the process still running answers in its place.
+            (answer,) = await telegram.wait_for_messages(reader, 1, timeout=30)
+            assert "child labour" in answer.text.lower(), answer.text
+            await asyncio.sleep(1.5)  # a second answer would come now
+            assert len(telegram.messages(reader)) == 1
+        finally:
+            await asyncio.gather(receiver.stop(), other.stop())
+        assert "Traceback" not in other.logs()
