@@ -1,6 +1,8 @@
 """Run the benchmark sections and write BENCHMARKS.md: ``python -m benchmarks [name ...]``.
 
-With names (``retrieval_cost``), only those sections run; the file still gets the machine header.
+With names (``retrieval_cost``), only those sections run and replace their own part of the
+file (each section sits between ``<!-- section NAME -->`` markers); the others stay as they
+were, each with the date it was measured.
 """
 
 from __future__ import annotations
@@ -57,10 +59,38 @@ def header() -> str:
             f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
             f"- machine: {os.cpu_count()} cores ({_cpu()}), {_memory()} memory",
             f"- python {platform.python_version()} on {platform.system()} {platform.release()}",
-            f"- load average at start: {_load()} (other work on the machine skews latencies)",
+            f"- load average when written: {_load()} (other work on the machine skews "
+            "latencies; each section gives its own)",
             "",
         ]
     )
+
+
+def _marker(name: str) -> str:
+    return f"<!-- section {name} -->"
+
+
+def sections_of(text: str) -> dict[str, str]:
+    """The sections of a BENCHMARKS.md by module name, each as written (markers excluded)."""
+    found: dict[str, str] = {}
+    for name in SECTIONS:
+        start = text.find(_marker(name))
+        if start < 0:
+            continue
+        start += len(_marker(name))
+        end = text.find("<!-- section ", start)
+        found[name] = text[start : end if end >= 0 else len(text)].strip("\n")
+    return found
+
+
+def compose(fresh: dict[str, str], kept: dict[str, str]) -> str:
+    """The file: the header, then every section in ``SECTIONS`` order, fresh over kept."""
+    parts = [header()]
+    for name in SECTIONS:
+        body = fresh.get(name, kept.get(name))
+        if body is not None:
+            parts.append(f"{_marker(name)}\n{body.rstrip()}\n")
+    return "\n".join(parts)
 
 
 def main(argv: list[str]) -> int:
@@ -69,17 +99,22 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown sections {unknown}; known: {SECTIONS}", file=sys.stderr)
         return 2
-    parts = [header()]
+    fresh: dict[str, str] = {}
     for name in SECTIONS:
         if wanted and name not in wanted:
             continue
-        started = time.perf_counter()
+        started, load = time.perf_counter(), _load()
         print(f"running {name} ...", file=sys.stderr, flush=True)
         section = importlib.import_module(name).run()
         elapsed = time.perf_counter() - started
         print(f"  done in {elapsed:.1f} s", file=sys.stderr, flush=True)
-        parts.append(f"{section.rstrip()}\n\n_Section took {elapsed:.0f} s._\n")
-    OUTPUT.write_text("\n".join(parts), encoding="utf-8")
+        when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        fresh[name] = (
+            f"{section.rstrip()}\n\n_Section took {elapsed:.0f} s; measured {when}, "
+            f"load average before it {load}._\n"
+        )
+    kept = sections_of(OUTPUT.read_text(encoding="utf-8")) if wanted and OUTPUT.exists() else {}
+    OUTPUT.write_text(compose(fresh, kept), encoding="utf-8")
     print(f"wrote {OUTPUT}", file=sys.stderr)
     return 0
 

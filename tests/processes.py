@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 from bot.localapi import TEST_TOKEN, LocalBotApiServer
+from bot.localapi.balancer import free_port
 
 
 class BotProcess:
@@ -94,13 +94,6 @@ class BotProcess:
         return "\n".join(
             p.read_text(errors="replace") for p in sorted(self.workdir.glob("bot-*.log"))
         )
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (now)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class WebhookProcess(BotProcess):

@@ -12,14 +12,11 @@ import bisect
 import datetime as dt
 import shutil
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp import web
 from harness import ADMIN, SEED_KNOWLEDGE
-from processes import WebhookProcess, free_port
+from processes import WebhookProcess
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +24,7 @@ from bot.delivery.shared_budget import SharedBudget
 from bot.digests.scheduler import DigestScheduler
 from bot.knowledge.models import NewsItem
 from bot.localapi import Fault, FloodLimits, LocalBotApiServer
+from bot.localapi.balancer import free_port, round_robin
 from bot.storage import NewOutboxMessage, Storage
 from bot.storage.tables import chats, outbox, subscriptions
 
@@ -367,44 +365,6 @@ async def test_a_guided_broadcast_started_on_one_process_is_finished_on_another(
         finally:
             await first.stop()
             await second.stop()
-
-
-@asynccontextmanager
-async def round_robin(port: int, upstreams: list[int]) -> AsyncIterator[list[int]]:
-    """A load balancer on ``port``: each webhook request to the next process in turn.
-
-    Yields how many requests each upstream got. A process that does not answer gets a 502
-    back to Telegram (the local server), which delivers the update again.
-    """
-    served = [0] * len(upstreams)
-    turn = 0
-
-    async def forward(request: web.Request) -> web.Response:
-        nonlocal turn
-        index, turn = turn, (turn + 1) % len(upstreams)
-        served[index] += 1
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
-        headers["Content-Type"] = "application/json"
-        try:
-            async with http.post(
-                f"http://127.0.0.1:{upstreams[index]}{request.path}",
-                data=await request.read(),
-                headers=headers,
-            ) as answer:
-                return web.Response(status=answer.status, body=await answer.read())
-        except aiohttp.ClientError:
-            return web.Response(status=502)
-
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    async with aiohttp.ClientSession() as http:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            yield served
-        finally:
-            await runner.cleanup()
 
 
 QUESTIONERS = list(range(300_001, 300_031))

@@ -8,7 +8,6 @@ import json
 import logging
 import shutil
 import signal
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -18,17 +17,12 @@ from harness import ADMIN, ALICE, SEED_KNOWLEDGE
 from processes import BotProcess
 
 from bot.localapi import SECRET_HEADER, Fault, LocalBotApiServer
+from bot.localapi.balancer import free_port
 from bot.serving import webhook as webhook_module
 from bot.serving.webhook import WebhookListener
 from bot.storage import Storage
 
 SECRET = "webhook-secret_for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class WebhookBot(BotProcess):
