@@ -317,11 +317,15 @@ async def test_three_processes_broadcast_to_5000_with_one_killed_midway_once_eac
     assert [r for r in telegram.requests if r.status == 429] == [], logs()
     sent = sorted(m.sent_at for c in READERS for m in telegram.messages(c))
     assert all(m.paid for c in READERS[:50] for m in telegram.messages(c))
-    # Any one-second window, as the server saw it: the slots are 1/RATE apart across the
-    # processes; what a window holds past RATE is jitter of the sends on this loaded
-    # machine (three bots, the server and this test on two cores: up to ~10%). Without the
-    # shared budget each process would take RATE for itself, three times as many.
-    assert busiest_second(sent) <= RATE * 1.1, busiest_second(sent)
+    # Over the whole broadcast the bot kept to RATE (the slots are 1/RATE apart across the
+    # processes)...
+    assert (len(sent) - 1) / (sent[-1] - sent[0]) <= RATE * 1.02
+    # ... and in any one-second window, as the server saw it. What a window holds past RATE
+    # is the sends' jitter on this machine (three bots, the server and this test on two
+    # cores): a send held up d seconds lands in the next window, so a window holds up to
+    # RATE × (1 + d); d stays under a quarter of a second. Without the shared budget each
+    # process would take RATE for itself: three times as many.
+    assert busiest_second(sent) <= RATE * 1.25, busiest_second(sent)
     assert "Traceback" not in logs()
 
 
