@@ -328,6 +328,20 @@ async def test_recording_items_returns_only_the_newly_known(storage: Storage) ->
     assert [k.item_id for k in await storage.known_items.known_since(at(-1))] == list("abcd")
 
 
+async def test_a_restart_with_thousands_of_items_finds_only_the_ones_added_since(
+    storage: Storage,
+) -> None:
+    first = [f"item-{n}" for n in range(3000)]
+    assert await storage.known_items.record_many(first, at(0)) == first
+    again = [*first, "item-new-1", *first[:10], "item-new-2"]
+    assert await storage.known_items.record_many(again, at(10)) == ["item-new-1", "item-new-2"]
+    window = await storage.known_items.known_since(at(0))
+    assert [(k.item_id, k.first_seen_at) for k in window] == [
+        ("item-new-1", at(10)),
+        ("item-new-2", at(10)),
+    ]
+
+
 async def test_unanswered_questions_are_grouped_by_what_was_asked(storage: Storage) -> None:
     questions = storage.questions
     await questions.record(

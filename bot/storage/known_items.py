@@ -34,9 +34,17 @@ class KnownItemRepository:
             return []
 
         async def work(conn: AsyncConnection) -> list[str]:
+            candidates = unique
+            if len(unique) > _CHUNK:
+                # A start with the whole knowledge: nearly every id is known already, and one
+                # read of the ids (an index scan) is far cheaper than inserting them all again
+                # (100,000 items: 2.5 s of INSERTs at every start). The INSERT below still
+                # decides, so an id recorded meanwhile by another process is not new twice.
+                known = set((await conn.execute(select(known_items.c.item_id))).scalars())
+                candidates = [i for i in unique if i not in known]
             new: set[str] = set()
-            for start in range(0, len(unique), _CHUNK):
-                chunk = unique[start : start + _CHUNK]
+            for start in range(0, len(candidates), _CHUNK):
+                chunk = candidates[start : start + _CHUNK]
                 statement = (
                     insert_for(self._db.dialect, known_items)
                     .values([{"item_id": i, "first_seen_at": seen_at} for i in chunk])
