@@ -548,3 +548,39 @@ async def test_a_knowledge_file_still_being_written_is_read_once_it_stops_changi
     assert not outcome.changed and len(newsroom.items) == 4
     outcome = await newsroom.reload_if_changed()
     assert outcome.changed and len(newsroom.items) == 20
+
+
+def large_file(path: Path, count: int = 4000, title: str = "Harbour works, part") -> None:
+    """A knowledge file of over a mebibyte, as an operator's export would be."""
+    summary = "The harbour authority reported on the works along the quay. " * 4
+    write_knowledge(
+        path,
+        [
+            item(f"2021-06-10-harbour-{n}", title=f"{title} {n}", summary=summary)
+            for n in range(count)
+        ],
+    )
+
+
+def test_a_large_file_is_kept_once_read_and_read_afresh_when_edited_or_broken(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    knowledge, cache = tmp_path / "news.yaml", tmp_path / "cache"
+    large_file(knowledge)
+    first = load_knowledge(knowledge, cache)
+    (copy,) = cache.glob("knowledge-*.json")  # the next start reads this instead
+    assert load_knowledge(knowledge, cache) == first
+
+    large_file(knowledge, title="Quay works, section")  # the operator edits the file
+    edited = load_knowledge(knowledge, cache)
+    assert edited[0].title == "Quay works, section 0"
+    assert not copy.exists() and len(list(cache.glob("knowledge-*.json"))) == 1
+
+    (copy,) = cache.glob("knowledge-*.json")
+    copy.write_text('[{"id": "half-writ', encoding="utf-8")  # a copy cut short
+    assert load_knowledge(knowledge, cache) == edited
+    assert "unreadable, reading the file again" in caplog.text
+
+    knowledge.write_text(knowledge.read_text() + "  - id: [broken\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError):  # a refused file is refused, copy or not
+        load_knowledge(knowledge, cache)

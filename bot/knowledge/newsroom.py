@@ -152,7 +152,8 @@ class Newsroom:
         Without one (a one-off tool), published items live in this process only.
         """
         mtime = _mtime_ns(path)
-        return cls(path, load_knowledge(path), mtime, store=store, cache_folder=cache_folder)
+        items = load_knowledge(path, cache_folder)
+        return cls(path, items, mtime, store=store, cache_folder=cache_folder)
 
     def _merged(self, file_items: Sequence[NewsItem]) -> list[NewsItem]:
         in_file = {item.id for item in file_items}
@@ -223,7 +224,7 @@ class Newsroom:
             items: list[NewsItem] | None = None
             error: KnowledgeError | None = None
             try:
-                items = await asyncio.to_thread(load_knowledge, self.path)
+                items = await asyncio.to_thread(load_knowledge, self.path, self.cache_folder)
             except KnowledgeError as exc:
                 error = exc
             await asyncio.sleep(self.settle_seconds)
