@@ -29,7 +29,15 @@ OWN_SETS = {
     "county (valley)": ROOT / "tests/eval/valley/questions.yaml",
     "held out (health agency)": ROOT / "tests/eval/heldout/questions.yaml",
 }
-PRACTICE = ROOT.parent / "shared" / "practice"
+# ``../shared/practice`` beside the main checkout; a worktree under ``wt/`` looks one level up.
+PRACTICE = next(
+    (
+        folder
+        for folder in (ROOT.parent / "shared/practice", ROOT.parents[1] / "shared/practice")
+        if folder.is_dir()
+    ),
+    ROOT.parent / "shared/practice",
+)
 PRACTICE_TODAY = dt.date(2025, 7, 1)
 
 
