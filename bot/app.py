@@ -33,7 +33,7 @@ from bot.knowledge.models import NewsItem
 from bot.knowledge.newsroom import Newsroom, ReloadOutcome
 from bot.messages.render import MESSAGE_LIMIT
 from bot.questions.question_log import FLUSH_SECONDS, QuestionLog
-from bot.questions.throttle import QuestionThrottle
+from bot.questions.throttle import QuestionThrottle, SharedThrottle
 from bot.storage import Storage, StorageError, StorageUnavailable, utc_now
 from bot.storage.location import missing_folders, sqlite_file
 from bot.storage.single_process import hold_sqlite_database
@@ -184,6 +184,10 @@ async def _post_init(app: NewsbotApp) -> None:
     if shared and isinstance(limiter, ChatRateLimiter):
         # Telegram's limits are per bot: every process on this database paces by one budget.
         limiter.share(SharedBudget(storage.send_budget))
+    intake = app.update_processor
+    if shared and isinstance(intake, FairUpdates):
+        # QUESTIONS_PER_MINUTE is per user of the bot, whichever process an update reaches.
+        intake.share(SharedThrottle(storage.send_budget, intake.throttle))
     courier = services.courier = Courier(
         storage.outbox,
         storage.chats,

@@ -211,6 +211,24 @@ async def test_two_schedulers_racing_for_5000_due_subscribers_queue_each_digest_
         await two.close()
 
 
+async def test_two_processes_share_one_askers_question_budget_and_a_refusal_takes_nothing(
+    postgres_url: str,
+) -> None:
+    one, two = await Storage.open(postgres_url), await Storage.open(postgres_url)
+    try:
+        now = 1_000_000.0
+        # Three at once, then one every 10 s, counted across both processes.
+        takes = [await (one, two)[n % 2].send_budget.admit("q:7", 10.0, 3, now) for n in range(5)]
+        assert takes[:3] == [0.0, 0.0, 0.0]
+        assert takes[3] == pytest.approx(10.0) and takes[4] == pytest.approx(10.0)
+        assert await one.send_budget.admit("q:7", 10.0, 3, now + 9.9) > 0  # still refused
+        assert await two.send_budget.admit("q:7", 10.0, 3, now + 10.0) == 0.0
+        assert await one.send_budget.admit("q:8", 10.0, 3, now) == 0.0  # another asker
+    finally:
+        await one.close()
+        await two.close()
+
+
 # --- several `newsbot run` processes ----------------------------------------------------
 
 
@@ -237,6 +255,7 @@ def process(
     hook_port: int,
     *,
     port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> WebhookProcess:
     bot = WebhookProcess(
         telegram,
@@ -245,7 +264,7 @@ def process(
         database_url=url,
         hook_port=hook_port,
         port=port,
-        env={"PAID_BROADCAST_RATE": str(RATE), "DELIVERY_LEASE_SECONDS": "3"},
+        env={"PAID_BROADCAST_RATE": str(RATE), "DELIVERY_LEASE_SECONDS": "3", **(env or {})},
     )
     shutil.copy(SEED_KNOWLEDGE, bot.knowledge)
     return bot
@@ -449,3 +468,33 @@ async def test_an_update_acknowledged_by_a_process_killed_at_once_is_answered_by
         finally:
             await asyncio.gather(receiver.stop(), other.stop())
         assert "Traceback" not in other.logs()
+
+
+FLOODER = 320_001
+
+
+async def test_a_user_flooding_three_processes_gets_the_bots_limit_not_three_times_it(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    async with LocalBotApiServer(webhook_retry=(0.1, 0.5)) as telegram:
+        telegram.add_private_chat(FLOODER)
+        hook = free_port()
+        limit = {"QUESTIONS_PER_MINUTE": "4"}
+        bots = [process(telegram, tmp_path / n, postgres_url, hook, env=limit) for n in "abc"]
+        logs = lambda: "\n".join(b.logs() for b in bots)  # noqa: E731
+        async with round_robin(hook, [b.port for b in bots]) as served:
+            try:
+                await asyncio.gather(*(b.start() for b in bots))
+                await asyncio.gather(*(b.until_ready() for b in bots))
+                for n in range(15):  # one after another, each to the next process
+                    telegram.user_sends(FLOODER, f"child labour {n}")
+                await until(lambda: len(telegram.messages(FLOODER)) >= 5, 30, "answers", logs())
+                await asyncio.sleep(2.0)  # anything more would come now
+            finally:
+                await asyncio.gather(*(b.stop() for b in bots))
+        assert min(served) > 0, served
+        texts = [m.text for m in telegram.messages(FLOODER)]
+        notices = [t for t in texts if t.startswith("You are sending messages very quickly")]
+        # QUESTIONS_PER_MINUTE answered, then one notice for the bot, whatever the process.
+        assert (len(texts) - len(notices), len(notices)) == (4, 1), texts
+        assert "Traceback" not in logs()

@@ -28,7 +28,7 @@ from telegram.ext import BaseUpdateProcessor
 from telegram.request import HTTPXRequest, RequestData
 
 from bot.delivery.ratelimit import SharedSlot, current_slot
-from bot.questions.throttle import Admission, QuestionThrottle
+from bot.questions.throttle import Admission, QuestionThrottle, SharedThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -138,9 +138,18 @@ class FairUpdates(BaseUpdateProcessor):
         self._clock = clock
         self._lanes: dict[int, _Lane] = {}
         self._notices: set[asyncio.Task[None]] = set()
+        self._shared: SharedThrottle | None = None
         # False once the application is stopping: updates not started yet are dropped, so a
         # stop waits for the handlers running, not for a flooder's backlog at 1 reply/s.
         self.accepting: Callable[[], bool] = lambda: True
+
+    def share(self, shared: SharedThrottle) -> None:
+        """Count a sender's updates with every process on the database (``SharedThrottle``).
+
+        The shared count is asked inside the sender's lane, so a sender's updates keep
+        their order while it answers.
+        """
+        self._shared = shared
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -151,13 +160,9 @@ class FairUpdates(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         sender = sender_of(update)
-        if sender is not None:
+        if sender is not None and self._shared is None:
             admission, wait = self.throttle.admit(sender, self._clock())
-            if admission is not Admission.ALLOW:
-                _close(coroutine)
-                if admission is Admission.WARN and isinstance(update, Update):
-                    logger.info("throttled sender %s for %.0f s", sender, wait)
-                    self._spawn_notice(update, wait)
+            if not self._admitted(update, sender, admission, wait, coroutine):
                 return
         lane = self._lane(sender)
         try:
@@ -165,6 +170,10 @@ class FairUpdates(BaseUpdateProcessor):
                 if not self.accepting():
                     _close(coroutine)
                     return
+                if sender is not None and self._shared is not None:
+                    admission, wait = await self._shared.admit(sender)
+                    if not self._admitted(update, sender, admission, wait, coroutine):
+                        return
                 slot = _Slot(self._slots)
                 await slot.acquire()
                 token = current_slot.set(slot)
@@ -178,6 +187,23 @@ class FairUpdates(BaseUpdateProcessor):
                 lane.users -= 1
                 if lane.users == 0:
                     del self._lanes[sender]
+
+    def _admitted(
+        self,
+        update: object,
+        sender: int,
+        admission: Admission,
+        wait: float,
+        coroutine: Awaitable[Any],
+    ) -> bool:
+        """True to run the update; else it is dropped, with the window's one notice."""
+        if admission is Admission.ALLOW:
+            return True
+        _close(coroutine)
+        if admission is Admission.WARN and isinstance(update, Update):
+            logger.info("throttled sender %s for %.0f s", sender, wait)
+            self._spawn_notice(update, wait)
+        return False
 
     def _lane(self, sender: int | None) -> _Lane | None:
         if sender is None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from enum import Enum
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
 
 
 class Admission(Enum):
@@ -57,3 +63,56 @@ class QuestionThrottle:
         for uid in idle:
             del self._asked[uid]
             self._warned_until.pop(uid, None)
+
+
+class SharedSlots(Protocol):
+    """The shared budget's conditional take (``SendBudgetRepository.admit``)."""
+
+    async def admit(self, key: str, interval: float, burst: int, now: float) -> float: ...
+
+
+class SharedThrottle:
+    """``QuestionThrottle``'s limit for every process on one database, not each alone.
+
+    A user may send ``per_minute`` updates at once, then one every ``60 / per_minute``
+    seconds (GCRA, key ``q:<user>``), whichever process each lands on; the first refusal
+    of a wait is a WARN for the whole bot (key ``qn:<user>``: one slot per wait). If the
+    database does not answer, this process's own ``QuestionThrottle`` decides.
+    """
+
+    def __init__(
+        self,
+        store: SharedSlots,
+        local: QuestionThrottle,
+        clock: Callable[[], float] = time.time,  # Unix seconds: every process's clock
+    ) -> None:
+        self.store = store
+        self.local = local
+        self.clock = clock
+        self._failing = False
+
+    async def admit(self, user_id: int) -> tuple[Admission, float]:
+        per_minute = self.local.per_minute
+        now = self.clock()
+        try:
+            wait = await self.store.admit(
+                f"q:{user_id}", QuestionThrottle.WINDOW / per_minute, per_minute, now
+            )
+            if not wait:
+                admission = Admission.ALLOW
+            else:
+                first = not await self.store.admit(f"qn:{user_id}", wait, 1, now)
+                admission = Admission.WARN if first else Admission.DROP
+        except Exception as exc:
+            if not self._failing:
+                logger.warning(
+                    "question throttle: the database does not answer (%s): "
+                    "each process counts for itself until it does",
+                    exc,
+                )
+                self._failing = True
+            return self.local.admit(user_id, time.monotonic())
+        if self._failing:
+            logger.warning("question throttle: shared again")
+            self._failing = False
+        return admission, wait

@@ -2,7 +2,8 @@
 
 Telegram counts a bot's messages per bot, not per process: about 30 a second overall (or
 the paid-broadcast rate), about one a second per private chat, 20 a minute per group. Each
-key ("overall", "paid", "c:<chat id>") holds GCRA's theoretical arrival time (``tat``, Unix
+key ("overall", "paid", "c:<chat id>"; "q:<user id>" and "qn:<user id>" for the question
+throttle, see ``admit``) holds GCRA's theoretical arrival time (``tat``, Unix
 seconds) of its next free slot. Reserving ``count`` slots ``interval`` apart is one
 upsert that moves ``tat`` to ``max(tat, now) + count * interval`` and returns it; the
 slots are the ``count`` before it. The row lock serialises concurrent reservations, so
@@ -13,9 +14,11 @@ never wait for each other's rows in opposite orders (no deadlock).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.database import Database
 from bot.storage.dialect import insert_for
@@ -31,7 +34,7 @@ class SendBudgetRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _greatest(self, a: object, b: object) -> object:
+    def _greatest(self, a: object, b: object) -> ColumnElement[Any]:
         # SQLite's two-argument max() is a scalar function; PostgreSQL spells it GREATEST.
         return func.greatest(a, b) if self._db.dialect == "postgresql" else func.max(a, b)
 
@@ -59,6 +62,30 @@ class SendBudgetRepository:
 
         return await self._db.run("send_budget.reserve", work)
 
+    async def admit(self, key: str, interval: float, burst: int, now: float) -> float:
+        """One slot of ``key`` now if ``burst`` slots ``interval`` apart allow it: 0.0 when
+        taken, else the seconds until one would be free (nothing is taken then).
+
+        The question throttle's GCRA, shared by every process: ``burst`` at once, then one
+        per ``interval``. A refusal moves nothing, so a flood does not push the limit out.
+        """
+        insert = insert_for(self._db.dialect, send_budget).values(key=key, tat=now + interval)
+        start = self._greatest(send_budget.c.tat, now)
+        statement = insert.on_conflict_do_update(
+            index_elements=[send_budget.c.key],
+            set_={"tat": start + interval},
+            where=start - now <= (burst - 1) * interval,
+        ).returning(send_budget.c.tat)
+        read = select(send_budget.c.tat).where(send_budget.c.key == key)
+
+        async def work(conn: AsyncConnection) -> float:
+            if (await conn.execute(statement)).first() is not None:
+                return 0.0
+            tat = float((await conn.execute(read)).scalar_one())
+            return max(0.001, tat - now - (burst - 1) * interval)
+
+        return await self._db.run("send_budget.admit", work)
+
     async def pause(self, key: str, until: float) -> None:
         """No slot of ``key`` before ``until`` (Unix seconds): a 429's retry_after."""
         insert = insert_for(self._db.dialect, send_budget).values(key=key, tat=until)
@@ -73,9 +100,10 @@ class SendBudgetRepository:
         await self._db.run("send_budget.pause", work)
 
     async def forget_idle(self, now: float) -> int:
-        """Delete the rows of chats whose next slot is long past; returns how many."""
+        """Delete the rows of chats and askers whose next slot is long past; how many."""
         statement = delete(send_budget).where(
-            send_budget.c.key.like("c:%"), send_budget.c.tat < now - FORGET_AFTER
+            or_(send_budget.c.key.like("c:%"), send_budget.c.key.like("q%:%")),
+            send_budget.c.tat < now - FORGET_AFTER,
         )
 
         async def work(conn: AsyncConnection) -> int:
