@@ -185,8 +185,9 @@ async def _post_init(app: NewsbotApp) -> None:
         # Telegram's limits are per bot: every process on this database paces by one budget.
         limiter.share(SharedBudget(storage.send_budget))
     intake = app.update_processor
-    if shared and isinstance(intake, FairUpdates):
-        # QUESTIONS_PER_MINUTE is per user of the bot, whichever process an update reaches.
+    if shared and settings.webhook_url is not None and isinstance(intake, FairUpdates):
+        # QUESTIONS_PER_MINUTE is per user of the bot, whichever process an update reaches
+        # (only webhook mode runs several processes: a second poller gets 409).
         intake.share(SharedThrottle(storage.send_budget, intake.throttle))
     courier = services.courier = Courier(
         storage.outbox,

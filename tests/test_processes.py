@@ -217,13 +217,19 @@ async def test_two_processes_share_one_askers_question_budget_and_a_refusal_take
     one, two = await Storage.open(postgres_url), await Storage.open(postgres_url)
     try:
         now = 1_000_000.0
+
+        async def take(storage: Storage, at: float, *keys: str) -> list[float]:
+            waits = await storage.send_budget.admit(list(keys), 10.0, 3, at)
+            return [waits[k] for k in keys]
+
         # Three at once, then one every 10 s, counted across both processes.
-        takes = [await (one, two)[n % 2].send_budget.admit("q:7", 10.0, 3, now) for n in range(5)]
+        takes = [(await take((one, two)[n % 2], now, "q:7"))[0] for n in range(5)]
         assert takes[:3] == [0.0, 0.0, 0.0]
         assert takes[3] == pytest.approx(10.0) and takes[4] == pytest.approx(10.0)
-        assert await one.send_budget.admit("q:7", 10.0, 3, now + 9.9) > 0  # still refused
-        assert await two.send_budget.admit("q:7", 10.0, 3, now + 10.0) == 0.0
-        assert await one.send_budget.admit("q:8", 10.0, 3, now) == 0.0  # another asker
+        assert (await take(one, now + 9.9, "q:7"))[0] > 0  # still refused: nothing moved
+        # One statement for several askers: each decided on its own.
+        assert await take(two, now + 10.0, "q:8", "q:7", "q:9") == [0.0, 0.0, 0.0]
+        assert (await take(one, now + 10.0, "q:9", "q:7"))[1] == pytest.approx(10.0)
     finally:
         await one.close()
         await two.close()

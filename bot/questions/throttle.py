@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Protocol
 
@@ -68,7 +69,9 @@ class QuestionThrottle:
 class SharedSlots(Protocol):
     """The shared budget's conditional take (``SendBudgetRepository.admit``)."""
 
-    async def admit(self, key: str, interval: float, burst: int, now: float) -> float: ...
+    async def admit(
+        self, keys: Sequence[str], interval: float, burst: int, now: float
+    ) -> dict[str, float]: ...
 
 
 class SharedThrottle:
@@ -76,8 +79,10 @@ class SharedThrottle:
 
     A user may send ``per_minute`` updates at once, then one every ``60 / per_minute``
     seconds (GCRA, key ``q:<user>``), whichever process each lands on; the first refusal
-    of a wait is a WARN for the whole bot (key ``qn:<user>``: one slot per wait). If the
-    database does not answer, this process's own ``QuestionThrottle`` decides.
+    of a wait is a WARN for the whole bot (key ``qn:<user>``: one slot per wait). The
+    updates that ask at once share one statement (one per user: a user's updates ask one
+    after another, in their lane). If the database does not answer, this process's own
+    ``QuestionThrottle`` decides.
     """
 
     def __init__(
@@ -89,25 +94,22 @@ class SharedThrottle:
         self.store = store
         self.local = local
         self.clock = clock
+        self.statements = 0
+        self._waiting: dict[str, asyncio.Future[float]] = {}
+        self._flusher: asyncio.Task[None] | None = None
         self._failing = False
 
     async def admit(self, user_id: int) -> tuple[Admission, float]:
-        per_minute = self.local.per_minute
-        now = self.clock()
         try:
-            wait = await self.store.admit(
-                f"q:{user_id}", QuestionThrottle.WINDOW / per_minute, per_minute, now
-            )
+            wait = await self._take(f"q:{user_id}")
             if not wait:
-                admission = Admission.ALLOW
-            else:
-                first = not await self.store.admit(f"qn:{user_id}", wait, 1, now)
-                admission = Admission.WARN if first else Admission.DROP
+                return Admission.ALLOW, 0.0
+            noticed = await self.store.admit([f"qn:{user_id}"], wait, 1, self.clock())
         except Exception as exc:
             if not self._failing:
                 logger.warning(
-                    "question throttle: the database does not answer (%s): "
-                    "each process counts for itself until it does",
+                    "question throttle: the database does not answer (%s); each process "
+                    "counts for itself until it does",
                     exc,
                 )
                 self._failing = True
@@ -115,4 +117,30 @@ class SharedThrottle:
         if self._failing:
             logger.warning("question throttle: shared again")
             self._failing = False
-        return admission, wait
+        return (Admission.DROP if any(noticed.values()) else Admission.WARN), wait
+
+    def _take(self, key: str) -> asyncio.Future[float]:
+        future = self._waiting.get(key)
+        if future is None:
+            future = self._waiting[key] = asyncio.get_running_loop().create_future()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="question-throttle")
+        return future
+
+    async def _flush(self) -> None:
+        per_minute = self.local.per_minute
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            try:
+                waits = await self.store.admit(
+                    list(batch), QuestionThrottle.WINDOW / per_minute, per_minute, self.clock()
+                )
+            except Exception as exc:
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.statements += 1
+            for key, future in batch.items():
+                if not future.done():
+                    future.set_result(waits[key])

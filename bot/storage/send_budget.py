@@ -13,7 +13,7 @@ never wait for each other's rows in opposite orders (no deadlock).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -62,27 +62,40 @@ class SendBudgetRepository:
 
         return await self._db.run("send_budget.reserve", work)
 
-    async def admit(self, key: str, interval: float, burst: int, now: float) -> float:
-        """One slot of ``key`` now if ``burst`` slots ``interval`` apart allow it: 0.0 when
-        taken, else the seconds until one would be free (nothing is taken then).
+    async def admit(
+        self, keys: Sequence[str], interval: float, burst: int, now: float
+    ) -> dict[str, float]:
+        """One slot of each key now where ``burst`` slots ``interval`` apart allow it: per
+        key 0.0 when taken, else the seconds until one would be free (nothing taken then).
 
         The question throttle's GCRA, shared by every process: ``burst`` at once, then one
         per ``interval``. A refusal moves nothing, so a flood does not push the limit out.
+        The keys must differ; they are taken in one statement, in sorted order.
         """
-        insert = insert_for(self._db.dialect, send_budget).values(key=key, tat=now + interval)
+        if not keys:
+            return {}
+        ordered = sorted(keys)
+        insert = insert_for(self._db.dialect, send_budget).values(
+            [{"key": k, "tat": now + interval} for k in ordered]
+        )
         start = self._greatest(send_budget.c.tat, now)
         statement = insert.on_conflict_do_update(
             index_elements=[send_budget.c.key],
             set_={"tat": start + interval},
             where=start - now <= (burst - 1) * interval,
-        ).returning(send_budget.c.tat)
-        read = select(send_budget.c.tat).where(send_budget.c.key == key)
+        ).returning(send_budget.c.key)
 
-        async def work(conn: AsyncConnection) -> float:
-            if (await conn.execute(statement)).first() is not None:
-                return 0.0
-            tat = float((await conn.execute(read)).scalar_one())
-            return max(0.001, tat - now - (burst - 1) * interval)
+        async def work(conn: AsyncConnection) -> dict[str, float]:
+            taken = set((await conn.execute(statement)).scalars())
+            waits = dict.fromkeys(taken, 0.0)
+            refused = [k for k in ordered if k not in taken]
+            if refused:
+                read = select(send_budget.c.key, send_budget.c.tat).where(
+                    send_budget.c.key.in_(refused)
+                )
+                for key, tat in (await conn.execute(read)).all():
+                    waits[key] = max(0.001, float(tat) - now - (burst - 1) * interval)
+            return waits
 
         return await self._db.run("send_budget.admit", work)
 
