@@ -299,6 +299,12 @@ def _cores(figures: Sequence[Run | Load]) -> str:
     return ", ".join(text[:-1]) + " and " + text[-1] if len(text) > 1 else text[0]
 
 
+def _server_cores(runs: Sequence[Run]) -> str:
+    """The cores the local server used in each run."""
+    used = [f"{r.server_cpu_ms_per_message * r.rate / 1000:.2f}" for r in runs]
+    return ", ".join(used[:-1]) + " and " + used[-1] if len(used) > 1 else used[0]
+
+
 @dataclass(frozen=True)
 class BudgetCost:
     local_us: float
@@ -436,7 +442,7 @@ def run() -> str:
             "processes, the local Bot API server (one Python process: parsing, recording, "
             "answering each send), PostgreSQL and whatever else runs (the load average below). "
             f"The bot processes used {_cores(runs)} cores together (CPU per message × rate), "
-            "the server about a tenth of one: no run came near the paid limit of "
+            f"the server {_server_cores(runs)}: no run came near the paid limit of "
             f"{RATE}/s, so the shared budget never had to hold anyone back, and the rate is "
             "the machine's. More processes add CPU per message (more event loops, more "
             "pools, more claims) and, once the cores are taken, no rate. On a machine with a "
@@ -459,7 +465,9 @@ def run() -> str:
             *inbound_rows,
             "",
             "What bounds it: every update is stored in the inbox, claimed and marked done in "
-            "PostgreSQL (three transactions), and the reply goes through the same server. "
+            "PostgreSQL (three transactions), its sender's question budget is taken there "
+            "(one statement for all the askers at once: `QUESTIONS_PER_MINUTE` holds for the "
+            "bot, not per process), and the reply goes through the same server. "
             f"The bot processes used {_cores(loads)} cores together: on 2 cores the rest "
             "goes to the server and its users, the balancer, PostgreSQL and other work, so a "
             "third process adds CPU per question (three event loops and pools) and no rate. "
