@@ -95,76 +95,79 @@ def busiest_second(times: list[float]) -> int:
     return max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
 
 
+@pytest.fixture
+async def storages(postgres_url: str) -> AsyncIterator[tuple[Storage, Storage]]:
+    """Two processes' storage on one PostgreSQL database."""
+    one, two = await Storage.open(postgres_url), await Storage.open(postgres_url)
+    try:
+        yield one, two
+    finally:
+        await one.close()
+        await two.close()
+
+
 # --- the outbox's leases ---------------------------------------------------------------
 
 
 async def test_a_starting_process_leaves_the_rows_a_live_one_is_sending_and_takes_a_dead_ones(
-    postgres_url: str,
+    storages: tuple[Storage, Storage],
 ) -> None:
-    live, starting = await Storage.open(postgres_url), await Storage.open(postgres_url)
-    try:
-        lease = dt.timedelta(seconds=30)
-        await live.outbox.enqueue_many(
-            [
-                NewOutboxMessage(
-                    kind="alert",
-                    dedupe_key=f"k{n}",
-                    chat_id=n,
-                    text="hi",
-                    not_before=NOW - dt.timedelta(hours=1),
-                )
-                for n in range(1, 5)
-            ]
-        )
-        sending = await live.outbox.claim_due(NOW, 2, lease)  # a live process, in flight
-        dead = await live.outbox.claim_due(NOW - dt.timedelta(minutes=5), 1, lease)
-        fast = await live.outbox.claim_due(NOW + dt.timedelta(hours=3), 1, lease)  # clock ahead
-        assert len(sending) == 2 and len(dead) == 1 and len(fast) == 1
-        # The starting process's courier: only the dead one's and the fast clock's come back.
-        assert await starting.outbox.requeue_expired(NOW, lease) == 2
-        again = await starting.outbox.claim_due(NOW, 10, lease)
-        assert sorted(m.id for m in again) == sorted([dead[0].id, fast[0].id])
-        assert all(m.unknown_fate == 1 for m in again)
-        await starting.outbox.mark_sent_many([(m.id, 1, NOW) for m in again])
-        # The live one renews its leases while its sends are in flight: still its own later.
-        later = NOW + dt.timedelta(seconds=25)
-        assert await live.outbox.renew([m.id for m in sending], later + lease) == 2
-        assert await starting.outbox.requeue_expired(later + dt.timedelta(seconds=10), lease) == 0
-        # Past a lease without renewal (the process died), they are anyone's.
-        past = later + lease + dt.timedelta(seconds=1)
-        assert await starting.outbox.requeue_expired(past, lease) == 2
-    finally:
-        await live.close()
-        await starting.close()
+    live, starting = storages
+    lease = dt.timedelta(seconds=30)
+    await live.outbox.enqueue_many(
+        [
+            NewOutboxMessage(
+                kind="alert",
+                dedupe_key=f"k{n}",
+                chat_id=n,
+                text="hi",
+                not_before=NOW - dt.timedelta(hours=1),
+            )
+            for n in range(1, 5)
+        ]
+    )
+    sending = await live.outbox.claim_due(NOW, 2, lease)  # a live process, in flight
+    dead = await live.outbox.claim_due(NOW - dt.timedelta(minutes=5), 1, lease)
+    fast = await live.outbox.claim_due(NOW + dt.timedelta(hours=3), 1, lease)  # clock ahead
+    assert len(sending) == 2 and len(dead) == 1 and len(fast) == 1
+    # The starting process's courier: only the dead one's and the fast clock's come back.
+    assert await starting.outbox.requeue_expired(NOW, lease) == 2
+    again = await starting.outbox.claim_due(NOW, 10, lease)
+    assert sorted(m.id for m in again) == sorted([dead[0].id, fast[0].id])
+    assert all(m.unknown_fate == 1 for m in again)
+    await starting.outbox.mark_sent_many([(m.id, 1, NOW) for m in again])
+    # The live one renews its leases while its sends are in flight: still its own later.
+    later = NOW + dt.timedelta(seconds=25)
+    assert await live.outbox.renew([m.id for m in sending], later + lease) == 2
+    assert await starting.outbox.requeue_expired(later + dt.timedelta(seconds=10), lease) == 0
+    # Past a lease without renewal (the process died), they are anyone's.
+    past = later + lease + dt.timedelta(seconds=1)
+    assert await starting.outbox.requeue_expired(past, lease) == 2
 
 
 # --- the shared send budget -------------------------------------------------------------
 
 
 async def test_two_processes_reserving_at_once_never_share_a_slot_of_the_overall_budget(
-    postgres_url: str,
+    storages: tuple[Storage, Storage],
 ) -> None:
-    one, two = await Storage.open(postgres_url), await Storage.open(postgres_url)
-    try:
-        rate = 200.0
-        budgets = [SharedBudget(one.send_budget), SharedBudget(two.send_budget)]
-        loop = asyncio.get_running_loop()
+    one, two = storages
+    rate = 200.0
+    budgets = [SharedBudget(one.send_budget), SharedBudget(two.send_budget)]
+    loop = asyncio.get_running_loop()
 
-        async def send(budget: SharedBudget) -> float:
-            await asyncio.sleep(await budget.reserve("paid", 1 / rate, 1))
-            return loop.time()
+    async def send(budget: SharedBudget) -> float:
+        await asyncio.sleep(await budget.reserve("paid", 1 / rate, 1))
+        return loop.time()
 
-        times = sorted(await asyncio.gather(*(send(budgets[n % 2]) for n in range(400))))
-        # Both took part, batching their reservations ...
-        assert all(0 < b.statements < b.reservations for b in budgets)
-        # ... and the slots they got are 1/rate apart: 400 sends take two seconds. (Slots
-        # whose reservation came back late are used at once: a burst of at most a round
-        # trip's worth, 0.1 s allowed here on a busy machine.)
-        assert times[-1] - times[0] >= 399 / rate - 0.1
-        assert busiest_second(times) <= rate * 1.05
-    finally:
-        await one.close()
-        await two.close()
+    times = sorted(await asyncio.gather(*(send(budgets[n % 2]) for n in range(400))))
+    # Both took part, batching their reservations ...
+    assert all(0 < b.statements < b.reservations for b in budgets)
+    # ... and the slots they got are 1/rate apart: 400 sends take two seconds. (Slots
+    # whose reservation came back late are used at once: a burst of at most a round
+    # trip's worth, 0.1 s allowed here on a busy machine.)
+    assert times[-1] - times[0] >= 399 / rate - 0.1
+    assert busiest_second(times) <= rate * 1.05
 
 
 # --- digests ----------------------------------------------------------------------------
@@ -179,60 +182,52 @@ ITEMS = [
 
 
 async def test_two_schedulers_racing_for_5000_due_subscribers_queue_each_digest_once(
-    postgres_url: str,
+    storages: tuple[Storage, Storage],
 ) -> None:
-    one, two = await Storage.open(postgres_url), await Storage.open(postgres_url)
-    try:
-        await seed_subscribers(one, DIGEST_READERS, NOW - dt.timedelta(minutes=1))
-        await one.known_items.record_many([i.id for i in ITEMS], NOW - dt.timedelta(hours=1))
-        schedulers = [
-            DigestScheduler(storage, lambda: ITEMS, lambda: NOW, lambda: None)
-            for storage in (one, two)
-        ]
-        await asyncio.gather(*(s.tick() for s in schedulers))
+    one, two = storages
+    await seed_subscribers(one, DIGEST_READERS, NOW - dt.timedelta(minutes=1))
+    await one.known_items.record_many([i.id for i in ITEMS], NOW - dt.timedelta(hours=1))
+    schedulers = [
+        DigestScheduler(storage, lambda: ITEMS, lambda: NOW, lambda: None)
+        for storage in (one, two)
+    ]
+    await asyncio.gather(*(s.tick() for s in schedulers))
 
-        async def rows(conn: AsyncConnection) -> list[tuple[int, str]]:
-            found = await conn.execute(
-                select(outbox.c.chat_id, outbox.c.dedupe_key).where(outbox.c.kind == "digest")
-            )
-            return [(c, k) for c, k in found.all()]
+    async def rows(conn: AsyncConnection) -> list[tuple[int, str]]:
+        found = await conn.execute(
+            select(outbox.c.chat_id, outbox.c.dedupe_key).where(outbox.c.kind == "digest")
+        )
+        return [(c, k) for c, k in found.all()]
 
-        queued = await one.database.run("read", rows)
-        per_chat: dict[int, int] = {}
-        for chat_id, _ in queued:
-            per_chat[chat_id] = per_chat.get(chat_id, 0) + 1
-        assert sorted(per_chat) == DIGEST_READERS
-        assert set(per_chat.values()) == {1}
-        # Each was scheduled on once: tomorrow's digest, not another one today.
-        nobody = await two.subscriptions.due(NOW + dt.timedelta(hours=12), 10)
-        assert nobody == []
-    finally:
-        await one.close()
-        await two.close()
+    queued = await one.database.run("read", rows)
+    per_chat: dict[int, int] = {}
+    for chat_id, _ in queued:
+        per_chat[chat_id] = per_chat.get(chat_id, 0) + 1
+    assert sorted(per_chat) == DIGEST_READERS
+    assert set(per_chat.values()) == {1}
+    # Each was scheduled on once: tomorrow's digest, not another one today.
+    nobody = await two.subscriptions.due(NOW + dt.timedelta(hours=12), 10)
+    assert nobody == []
 
 
 async def test_two_processes_share_one_askers_question_budget_and_a_refusal_takes_nothing(
-    postgres_url: str,
+    storages: tuple[Storage, Storage],
 ) -> None:
-    one, two = await Storage.open(postgres_url), await Storage.open(postgres_url)
-    try:
-        now = 1_000_000.0
+    one, two = storages
+    now = 1_000_000.0
 
-        async def take(storage: Storage, at: float, *keys: str) -> list[float]:
-            waits = await storage.send_budget.admit(list(keys), 10.0, 3, at)
-            return [waits[k] for k in keys]
+    async def take(storage: Storage, at: float, *keys: str) -> list[float]:
+        waits = await storage.send_budget.admit(list(keys), 10.0, 3, at)
+        return [waits[k] for k in keys]
 
-        # Three at once, then one every 10 s, counted across both processes.
-        takes = [(await take((one, two)[n % 2], now, "q:7"))[0] for n in range(5)]
-        assert takes[:3] == [0.0, 0.0, 0.0]
-        assert takes[3] == pytest.approx(10.0) and takes[4] == pytest.approx(10.0)
-        assert (await take(one, now + 9.9, "q:7"))[0] > 0  # still refused: nothing moved
-        # One statement for several askers: each decided on its own.
-        assert await take(two, now + 10.0, "q:8", "q:7", "q:9") == [0.0, 0.0, 0.0]
-        assert (await take(one, now + 10.0, "q:9", "q:7"))[1] == pytest.approx(10.0)
-    finally:
-        await one.close()
-        await two.close()
+    # Three at once, then one every 10 s, counted across both processes.
+    takes = [(await take((one, two)[n % 2], now, "q:7"))[0] for n in range(5)]
+    assert takes[:3] == [0.0, 0.0, 0.0]
+    assert takes[3] == pytest.approx(10.0) and takes[4] == pytest.approx(10.0)
+    assert (await take(one, now + 9.9, "q:7"))[0] > 0  # still refused: nothing moved
+    # One statement for several askers: each decided on its own.
+    assert await take(two, now + 10.0, "q:8", "q:7", "q:9") == [0.0, 0.0, 0.0]
+    assert (await take(one, now + 10.0, "q:9", "q:7"))[1] == pytest.approx(10.0)
 
 
 # --- several `newsbot run` processes ----------------------------------------------------
