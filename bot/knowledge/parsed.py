@@ -42,17 +42,19 @@ def _code_digest() -> bytes:
     return digest.digest()
 
 
-def _path(folder: Path, raw: bytes) -> Path:
+def place(folder: Path | None, raw: bytes) -> Path | None:
+    """Where the copy of the file whose bytes are ``raw`` is kept (None: not worth one)."""
+    if folder is None or len(raw) < MIN_BYTES:
+        return None
     digest = hashlib.blake2b(_code_digest(), digest_size=16)
     digest.update(raw)
     return folder / f"{PREFIX}{digest.hexdigest()}.json"
 
 
-def load(folder: Path | None, raw: bytes) -> list[NewsItem] | None:
-    """The items of the file whose bytes are ``raw``, if a copy of them is kept."""
-    if folder is None or len(raw) < MIN_BYTES:
+def load(path: Path | None) -> list[NewsItem] | None:
+    """The items kept at ``path`` (from ``place``), if a copy is there."""
+    if path is None:
         return None
-    path = _path(folder, raw)
     try:
         return _ITEMS.validate_json(path.read_bytes())
     except FileNotFoundError:
@@ -62,11 +64,12 @@ def load(folder: Path | None, raw: bytes) -> list[NewsItem] | None:
         return None
 
 
-def save(folder: Path | None, raw: bytes, items: list[NewsItem]) -> None:
-    """Keep ``items`` (read from ``raw``, valid) for the next start; older copies go."""
-    if folder is None or len(raw) < MIN_BYTES:
+def save(path: Path | None, items: list[NewsItem]) -> None:
+    """Keep ``items`` (valid, read from the file ``path`` is for) for the next start; older
+    copies go."""
+    if path is None:
         return
-    path = _path(folder, raw)
+    folder = path.parent
     partial = folder / f".{path.name}.{os.getpid()}.part"
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -122,12 +122,13 @@ def load_knowledge(
     except UnicodeDecodeError as exc:
         reason = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
         raise KnowledgeError([Problem(file, "-", "-", reason)]) from None
-    kept = parsed.load(cache_folder, raw)
+    copy = parsed.place(cache_folder, raw)
+    kept = parsed.load(copy)
     if kept is not None:
         return kept
     with collector_paused():
         items = _parse(text, file)
-    parsed.save(cache_folder, raw, items)
+    parsed.save(copy, items)
     return items
 
 
