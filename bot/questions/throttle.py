@@ -94,7 +94,6 @@ class SharedThrottle:
         self.store = store
         self.local = local
         self.clock = clock
-        self.statements = 0
         self._waiting: dict[str, asyncio.Future[float]] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._failing = False
@@ -140,7 +139,6 @@ class SharedThrottle:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            self.statements += 1
             for key, future in batch.items():
                 if not future.done():
                     future.set_result(waits[key])
