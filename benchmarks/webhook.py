@@ -14,7 +14,6 @@ No rate limiter on either (pacing is Telegram's rule, not a cost), flood limits 
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from pathlib import Path
 from benchmarks.e2e import Load, newsbot, newsbot_settings, world
 from bot.app import build_application
 from bot.localapi import TEST_TOKEN
+from bot.localapi.balancer import free_port
 from bot.serving.mode import readiness, webhook_running
 from bot.serving.webhook import WebhookListener
 
@@ -31,16 +31,10 @@ LOAD = (50, 20)
 ROUNDS = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @asynccontextmanager
 async def webhook_newsbot(base_url: str) -> AsyncIterator[None]:
     """newsbot in webhook mode (one process), its listener on a loopback port."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="newsbot-webhook-") as tmp:
         settings = newsbot_settings(Path(tmp), base_url).model_copy(
             update={
