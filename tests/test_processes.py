@@ -12,6 +12,8 @@ import bisect
 import datetime as dt
 import shutil
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -391,6 +393,35 @@ async def test_a_guided_broadcast_started_on_one_process_is_finished_on_another(
             await second.stop()
 
 
+@dataclass
+class Balanced:
+    """Three ``newsbot run`` processes behind the round-robin balancer."""
+
+    processes: list[WebhookProcess]
+    served: list[int]
+    """How many webhook requests each process got."""
+
+    def logs(self) -> str:
+        return "\n".join(p.logs() for p in self.processes)
+
+
+@asynccontextmanager
+async def three_behind_a_balancer(
+    telegram: LocalBotApiServer, workdir: Path, url: str, env: dict[str, str] | None = None
+) -> AsyncIterator[Balanced]:
+    """Three processes on ``url`` behind a balancer Telegram calls, started and ready;
+    stopped on the way out."""
+    hook = free_port()
+    bots = [process(telegram, workdir / n, url, hook, env=env) for n in "abc"]
+    async with round_robin(hook, [b.port for b in bots]) as served:
+        try:
+            await asyncio.gather(*(b.start() for b in bots))
+            await asyncio.gather(*(b.until_ready() for b in bots))
+            yield Balanced(bots, served)
+        finally:
+            await asyncio.gather(*(b.stop() for b in bots))
+
+
 QUESTIONERS = list(range(300_001, 300_031))
 TOGGLERS = list(range(310_001, 310_051))
 
@@ -401,31 +432,24 @@ async def test_three_processes_behind_a_round_robin_proxy_answer_once_and_keep_e
     async with LocalBotApiServer(webhook_retry=(0.1, 0.5)) as telegram:
         for chat_id in [*QUESTIONERS, *TOGGLERS]:
             telegram.add_private_chat(chat_id)
-        hook = free_port()
-        bots = [process(telegram, tmp_path / n, postgres_url, hook) for n in "abc"]
-        logs = lambda: "\n".join(b.logs() for b in bots)  # noqa: E731
-        async with round_robin(hook, [b.port for b in bots]) as served:
-            try:
-                await asyncio.gather(*(b.start() for b in bots))
-                await asyncio.gather(*(b.until_ready() for b in bots))
-                for chat_id in QUESTIONERS:
-                    telegram.user_sends(chat_id, "what happened at the harbour?")
-                for chat_id in TOGGLERS:  # back to back: the second lands on another process
-                    telegram.user_sends(chat_id, "/subscribe 08:00 UTC")
-                    telegram.user_sends(chat_id, "/unsubscribe")
-                await until(
-                    lambda: (
-                        all(len(telegram.messages(c)) >= 1 for c in QUESTIONERS)
-                        and all(len(telegram.messages(c)) >= 2 for c in TOGGLERS)
-                    ),
-                    60,
-                    "every answer",
-                    logs(),
-                )
-                await asyncio.sleep(1.5)  # an update handled twice would answer now
-            finally:
-                await asyncio.gather(*(b.stop() for b in bots))
-        assert min(served) > 0, served  # every process took part
+        async with three_behind_a_balancer(telegram, tmp_path, postgres_url) as bots:
+            for chat_id in QUESTIONERS:
+                telegram.user_sends(chat_id, "what happened at the harbour?")
+            for chat_id in TOGGLERS:  # back to back: the second lands on another process
+                telegram.user_sends(chat_id, "/subscribe 08:00 UTC")
+                telegram.user_sends(chat_id, "/unsubscribe")
+            await until(
+                lambda: (
+                    all(len(telegram.messages(c)) >= 1 for c in QUESTIONERS)
+                    and all(len(telegram.messages(c)) >= 2 for c in TOGGLERS)
+                ),
+                60,
+                "every answer",
+                bots.logs(),
+            )
+            await asyncio.sleep(1.5)  # an update handled twice would answer now
+        logs = bots.logs
+        assert min(bots.served) > 0, bots.served  # every process took part
         assert {c: len(telegram.messages(c)) for c in QUESTIONERS} == dict.fromkeys(
             QUESTIONERS, 1
         ), logs()
@@ -479,21 +503,14 @@ async def test_a_user_flooding_three_processes_gets_the_bots_limit_not_three_tim
 ) -> None:
     async with LocalBotApiServer(webhook_retry=(0.1, 0.5)) as telegram:
         telegram.add_private_chat(FLOODER)
-        hook = free_port()
         limit = {"QUESTIONS_PER_MINUTE": "4"}
-        bots = [process(telegram, tmp_path / n, postgres_url, hook, env=limit) for n in "abc"]
-        logs = lambda: "\n".join(b.logs() for b in bots)  # noqa: E731
-        async with round_robin(hook, [b.port for b in bots]) as served:
-            try:
-                await asyncio.gather(*(b.start() for b in bots))
-                await asyncio.gather(*(b.until_ready() for b in bots))
-                for n in range(15):  # one after another, each to the next process
-                    telegram.user_sends(FLOODER, f"child labour {n}")
-                await until(lambda: len(telegram.messages(FLOODER)) >= 5, 30, "answers", logs())
-                await asyncio.sleep(2.0)  # anything more would come now
-            finally:
-                await asyncio.gather(*(b.stop() for b in bots))
-        assert min(served) > 0, served
+        async with three_behind_a_balancer(telegram, tmp_path, postgres_url, limit) as bots:
+            for n in range(15):  # one after another, each to the next process
+                telegram.user_sends(FLOODER, f"child labour {n}")
+            await until(lambda: len(telegram.messages(FLOODER)) >= 5, 30, "answers", bots.logs())
+            await asyncio.sleep(2.0)  # anything more would come now
+        logs = bots.logs
+        assert min(bots.served) > 0, bots.served
         texts = [m.text for m in telegram.messages(FLOODER)]
         notices = [t for t in texts if t.startswith("You are sending messages very quickly")]
         # QUESTIONS_PER_MINUTE answered, then one notice for the bot, whatever the process.
