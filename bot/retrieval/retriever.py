@@ -43,6 +43,7 @@ from bot.retrieval.dates import DateQuery, parse_date_query
 from bot.retrieval.dense import (
     CachedEmbedder,
     default_dense,
+    default_second,
     default_word_vectors,
     text_keys,
 )
@@ -113,6 +114,10 @@ DENSE_SMALL = 8
 """With fewer items the median says little; a typical unrelated cosine stands in for it."""
 DENSE_UNRELATED = 0.1
 MEDIAN_SAMPLE = 4096
+SHORTLIST = 10
+"""How many of the first encoder's best items the second encoder ranks again."""
+SECOND_SAMPLE = 128
+"""Items whose cosines to the second encoder give its scale for a question."""
 """The median of a corpus's cosines is taken over an even sample of this many rows."""
 
 Kind = Literal["answer", "did_you_mean", "nothing", "latest", "date"]
@@ -144,6 +149,7 @@ ItemT = TypeVar("ItemT", bound=Searchable)
 class _Default(enum.Enum):
     EMBEDDER = enum.auto()
     DENSE = enum.auto()
+    SECOND = enum.auto()
 
 
 DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
@@ -151,6 +157,8 @@ DEFAULT_EMBEDDER: Final = _Default.EMBEDDER
 cached on disk beside the sentence encoder's (``dense.default_word_vectors``)."""
 DEFAULT_DENSE: Final = _Default.DENSE
 """Use the process-wide sentence encoder with its disk cache (``dense.default_dense``)."""
+DEFAULT_SECOND: Final = _Default.SECOND
+"""Use the process-wide second encoder (e5) with its disk cache (``dense.default_second``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +224,14 @@ def fuse(coverage: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32]) -> 
     return np.asarray(LEXICAL_SHARE * np.power(effective, LEXICAL_POWER), dtype=np.float32)
 
 
+_Ranking = tuple[npt.NDArray[np.intp], Matrix, npt.NDArray[np.intp], float, Matrix]
+"""Rows searched, their cosines to a question, the best few (best first), the corpus's median
+cosine, and the question's vector."""
+_DenseRanking = tuple[
+    npt.NDArray[np.intp], Matrix, npt.NDArray[np.intp], float, Matrix, npt.NDArray[np.intp], Matrix
+]
+"""A ``_Ranking`` and every live row with its cosine."""
+
 _AnswerKey = tuple[str, int, dt.date, int]
 """A cached answer's question (normalised), limit, today's date and number of rows."""
 
@@ -236,6 +252,7 @@ class Retriever(Generic[ItemT]):
         *,
         embedder: Embedder | Literal[_Default.EMBEDDER] | None = DEFAULT_EMBEDDER,
         dense: Embedder | Literal[_Default.DENSE] | None = DEFAULT_DENSE,
+        second: Embedder | Literal[_Default.SECOND] | None = DEFAULT_SECOND,
         cache_size: int = CACHE_SIZE,
         cache_folder: Path | None = None,
     ) -> None:
@@ -253,6 +270,12 @@ class Retriever(Generic[ItemT]):
         self._dense: Embedder | None = (
             default_dense(cache_folder) if isinstance(dense, _Default) else dense
         )
+        self._second: Embedder | None = None
+        """A second sentence encoder; asked only about the first's shortlist (``_blend``)."""
+        if self._dense is not None:
+            self._second = default_second(cache_folder) if isinstance(second, _Default) else second
+        self._second_vectors: dict[int, npt.NDArray[np.float32]] = {}
+        """The second encoder's vectors of the rows it was asked about, by row."""
         self._lexical = LexicalIndex()
         self._items: list[ItemT] = []
         self._index_of: dict[str, int] = {}
@@ -496,6 +519,30 @@ class Retriever(Generic[ItemT]):
         ranked = self._dense_ranking(text, size, within, limit)
         if ranked is None:
             return None
+        rows, cosine, order, middle, query, alive, every = ranked
+        if self._second is None or len(alive) < DENSE_SMALL:
+            return self._judge(units, size, limit, several, text, ranked[:5])
+        # A second opinion (``_blend``) settles which item is meant. Where it picks the first
+        # encoder's item, its doubt about the margin does not undo the first's confidence.
+        blended = self._blend(text, alive, every, rows, cosine, order[:SHORTLIST])
+        reordered = order[np.argsort(-blended[order], kind="stable")]
+        found = self._judge(
+            units, size, limit, several, text, (rows, blended, reordered, middle, query)
+        )
+        if found is None and reordered[0] == order[0]:
+            found = self._judge(units, size, limit, several, text, ranked[:5])
+        return found
+
+    def _judge(
+        self,
+        units: Sequence[QueryTerm],
+        size: int,
+        limit: int,
+        several: bool,
+        text: str,
+        ranked: _Ranking,
+    ) -> tuple[npt.NDArray[np.intp], Matrix] | None:
+        """``_meaning``'s verdict on one ranking: rows, their cosines, the best few, the median."""
         rows, cosine, order, middle, query = ranked
         best = float(cosine[order[0]])
         second = float(cosine[order[1]]) if len(order) > 1 else DENSE_UNRELATED
@@ -531,17 +578,16 @@ class Retriever(Generic[ItemT]):
         if not kept or kept[0] != int(picked[0]):
             return None
         found = np.asarray(kept, dtype=np.intp)
-        lead = np.minimum((best - middle) / (2 * DENSE_SPREAD), 1.0)
-        scores = (
-            ANSWER_THRESHOLD
-            + (1 - ANSWER_THRESHOLD) * lead * (self._dense_vectors[found] @ query) / best
-        )
+        lead = min((best - middle) / (2 * DENSE_SPREAD), 1.0)
+        relative = np.asarray([cosine_of[int(i)] for i in found], dtype=np.float32) / best
+        scores = ANSWER_THRESHOLD + (1 - ANSWER_THRESHOLD) * lead * np.minimum(relative, 1.0)
         return found, np.asarray(np.maximum(scores, ANSWER_THRESHOLD), dtype=np.float32)
 
     def _dense_ranking(
         self, text: str, size: int, within: npt.NDArray[np.bool_] | None, limit: int
-    ) -> tuple[npt.NDArray[np.intp], Matrix, npt.NDArray[np.intp], float, Matrix] | None:
-        """Rows searched, their cosines to ``text``, the best few (best first), the median.
+    ) -> _DenseRanking | None:
+        """Rows searched, their cosines to ``text``, the best few (best first), the median;
+        then every live row and its cosine (what ``_blend`` takes the encoders' scales from).
 
         The median is over the whole corpus even when ``within`` (a date range) narrows the
         rows: how far an item stands out is a matter of the corpus, not of one day's news.
@@ -563,7 +609,56 @@ class Retriever(Generic[ItemT]):
                 return None
         order = _top(cosine, min(len(rows), max(limit, 2) + 8), positive=False)
         order = order[np.argsort(-cosine[order], kind="stable")]
-        return rows, cosine, order, middle, query
+        return rows, cosine, order, middle, query, alive, every
+
+    def _blend(
+        self,
+        text: str,
+        alive: npt.NDArray[np.intp],
+        every: Matrix,
+        rows: npt.NDArray[np.intp],
+        cosine: Matrix,
+        short: npt.NDArray[np.intp],
+    ) -> Matrix:
+        """``cosine`` with the shortlist's values averaged with the second encoder's opinion.
+
+        Two models' cosines are on different scales (e5's sit between 0.7 and 0.9), so the
+        second's are put on the first's: as many of its standard deviations above its mean
+        over the corpus (an even sample of ``SECOND_SAMPLE`` items) as the first's scale says.
+        Only the shortlist is asked; the rest keep the first encoder's cosine, far below.
+        """
+        assert self._second is not None
+        sample = alive[:: max(1, len(alive) // SECOND_SAMPLE)][:SECOND_SAMPLE]
+        vectors = self._second_rows(np.concatenate([rows[short], sample]))
+        asked = vectors @ _embed_query(self._second, text)
+        first = np.concatenate([cosine[short], every[np.searchsorted(alive, sample)]])
+        # Each model's cosines as standard deviations above its mean over the sample; their
+        # mean has a smaller spread than either (they disagree a little), so it is put back on
+        # the first encoder's scale by its own spread over the sample.
+        usual = slice(len(short), None)
+        spreads = float(first[usual].std()), float(asked[usual].std())
+        if min(spreads) <= 0:
+            return cosine
+        both = (first - first[usual].mean()) / spreads[0] + (
+            asked - asked[usual].mean()
+        ) / spreads[1]
+        spread = float(both[usual].std())
+        if spread <= 0:
+            return cosine
+        blended = cosine.copy()
+        blended[short] = first[usual].mean() + both[: len(short)] / spread * spreads[0]
+        return blended
+
+    def _second_rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
+        """The second encoder's vectors of ``rows``, embedded (or read from its cache) once."""
+        assert self._second is not None
+        known = self._second_vectors
+        missing = sorted({int(r) for r in rows if int(r) not in known})
+        if missing:
+            texts = [dense_text(self._items[r]) for r in missing]
+            fresh = _embed_items(self._second, texts, text_keys(texts))
+            known.update(zip(missing, fresh, strict=True))
+        return np.asarray([known[int(r)] for r in rows], dtype=np.float32)
 
     def _word_points_elsewhere(
         self,
