@@ -17,10 +17,13 @@ from bot.knowledge.store import write_knowledge
 from bot.retrieval import Retriever, parse_date_query
 from bot.retrieval.dense import (
     MODEL_ID,
+    SECOND_MODEL_ID,
     CachedEmbedder,
+    E5Encoder,
     EmbeddingCache,
     MiniLMEncoder,
     default_dense,
+    default_second,
 )
 from bot.retrieval.embeddings import Matrix, normalize_rows
 from bot.retrieval.evaluation import shared_content_words
@@ -179,6 +182,20 @@ def test_words_still_win_over_meaning(town: Retriever[NewsItem]) -> None:
     assert result.hits[0].item.title == "Insulin pump recalled over battery fault"
 
 
+def test_a_second_opinion_answers_what_the_first_encoder_was_unsure_of(
+    town: Retriever[NewsItem],
+) -> None:
+    question = "someone's child has spots at school"
+    measles = BY_TITLE["Measles case confirmed at Northfield primary"]
+    assert not shared_content_words(question, f"{measles.title} {measles.summary}")
+    # MiniLM alone puts the measles item first, but not far enough ahead to answer with it.
+    alone = Retriever(TOWN, second=None).search(question, today=TODAY)
+    assert not alone.hits, alone
+    result = town.search(question, today=TODAY)
+    assert result.kind == "answer", result
+    assert result.hits[0].item.id == measles.id
+
+
 # --- strangers' findings: a month among topic words, "latest" on a topic, a near-domain miss
 
 NEIGHBOURS = [
@@ -329,6 +346,46 @@ def test_item_vectors_survive_a_restart_and_an_edited_item_is_embedded_again(
     assert encoder.seen == [dense_text(edited[3])]
     retriever.add(news("2025-07-01", "Beach reopens", "Tests are clear."))
     assert len(encoder.seen) == 2
+
+
+def test_the_second_encoders_vectors_survive_a_restart_and_follow_an_edit(
+    tmp_path: Path,
+) -> None:
+    question = "the boats aren't running, how do I get to the mainland"
+    dense = default_dense()
+    first = CountingEncoder()
+    second = CachedEmbedder(first, EmbeddingCache(tmp_path, SECOND_MODEL_ID, first.dim))
+    Retriever(TOWN, embedder=None, dense=dense, second=second).search(question, today=TODAY)
+    texts = {dense_text(item) for item in TOWN}
+    asked = set(first.seen) & texts
+    # The first encoder's shortlist and the sample that gives its scale, and the question.
+    assert asked and len(set(first.seen) - texts) == 1
+
+    again = CountingEncoder()  # a restart: a new process reads the files
+    cache = EmbeddingCache(tmp_path, SECOND_MODEL_ID, again.dim)
+    restarted = Retriever(TOWN, embedder=None, dense=dense, second=CachedEmbedder(again, cache))
+    restarted.search(question, today=TODAY)
+    assert len(again.seen) == 1 and again.seen[0] not in texts  # the question alone
+
+    edited = TOWN[0].model_copy(update={"summary": "No sailings to the mainland this week."})
+    third = CountingEncoder()
+    cache = EmbeddingCache(tmp_path, SECOND_MODEL_ID, third.dim)
+    changed = Retriever(
+        [edited, *TOWN[1:]], embedder=None, dense=dense, second=CachedEmbedder(third, cache)
+    )
+    changed.search(question, today=TODAY)
+    assert dense_text(edited) in third.seen
+    assert not set(third.seen) & asked
+
+
+def test_the_packaged_second_encoder_reads_a_question_beside_its_answer() -> None:
+    second = default_second()
+    assert second is not None
+    assert isinstance(second.inner, E5Encoder)
+    items = second.embed(["Microplastics found in tap water", "Council raises parking fees"])
+    question = second.embed_query("tiny bits of plastic in drinking water")
+    assert items.shape == (2, 384)
+    assert float(items[0] @ question) > float(items[1] @ question)
 
 
 def test_a_cache_cut_short_by_a_crash_keeps_its_whole_rows(tmp_path: Path) -> None:

@@ -118,6 +118,8 @@ SHORTLIST = 10
 """How many of the first encoder's best items the second encoder ranks again."""
 SECOND_SAMPLE = 128
 """Items whose cosines to the second encoder give its scale for a question."""
+SECOND_KEPT = 8192
+"""The second encoder's item vectors kept in memory (3 MiB); the rest are read from disk."""
 """The median of a corpus's cosines is taken over an even sample of this many rows."""
 
 Kind = Literal["answer", "did_you_mean", "nothing", "latest", "date"]
@@ -275,6 +277,7 @@ class Retriever(Generic[ItemT]):
         if self._dense is not None:
             self._second = default_second(cache_folder) if isinstance(second, _Default) else second
         self._second_vectors: dict[int, npt.NDArray[np.float32]] = {}
+        self._sample: tuple[int, npt.NDArray[np.intp]] = (0, np.zeros(0, dtype=np.intp))
         """The second encoder's vectors of the rows it was asked about, by row."""
         self._lexical = LexicalIndex()
         self._items: list[ItemT] = []
@@ -628,7 +631,7 @@ class Retriever(Generic[ItemT]):
         Only the shortlist is asked; the rest keep the first encoder's cosine, far below.
         """
         assert self._second is not None
-        sample = alive[:: max(1, len(alive) // SECOND_SAMPLE)][:SECOND_SAMPLE]
+        sample = self._second_sample(alive)
         vectors = self._second_rows(np.concatenate([rows[short], sample]))
         asked = vectors @ _embed_query(self._second, text)
         first = np.concatenate([cosine[short], every[np.searchsorted(alive, sample)]])
@@ -649,10 +652,25 @@ class Retriever(Generic[ItemT]):
         blended[short] = first[usual].mean() + both[: len(short)] / spread * spreads[0]
         return blended
 
+    def _second_sample(self, alive: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """An even sample of the live rows, kept while the corpus stays within twice its size.
+
+        Kept so that adding an item does not shift the sample and send ``SECOND_SAMPLE`` new
+        items through the second encoder; rows that died (an item replaced) are left out.
+        """
+        corpus, sample = self._sample
+        if not corpus or not corpus // 2 <= len(alive) <= 2 * corpus:
+            sample = alive[:: max(1, len(alive) // SECOND_SAMPLE)][:SECOND_SAMPLE]
+            self._sample = (len(alive), sample)
+        living = sample[self._alive[sample]]
+        return living if len(living) >= DENSE_SMALL else sample
+
     def _second_rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
         """The second encoder's vectors of ``rows``, embedded (or read from its cache) once."""
         assert self._second is not None
         known = self._second_vectors
+        if len(known) > SECOND_KEPT:  # the disk cache holds them all; memory holds the recent
+            known.clear()
         missing = sorted({int(r) for r in rows if int(r) not in known})
         if missing:
             texts = [dense_text(self._items[r]) for r in missing]
