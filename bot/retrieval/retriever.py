@@ -670,13 +670,16 @@ class Retriever(Generic[ItemT]):
         assert self._second is not None
         known = self._second_vectors
         if len(known) > SECOND_KEPT:  # the disk cache holds them all; memory holds the recent
-            known.clear()
-        missing = sorted({int(r) for r in rows if int(r) not in known})
+            self._second_vectors = known = {}
+        # Read once into a local dict: another thread's search may add to (or drop) ``known``.
+        found = {int(r): vector for r in rows if (vector := known.get(int(r))) is not None}
+        missing = sorted({int(r) for r in rows} - found.keys())
         if missing:
             texts = [dense_text(self._items[r]) for r in missing]
             fresh = _embed_items(self._second, texts, text_keys(texts))
+            found.update(zip(missing, fresh, strict=True))
             known.update(zip(missing, fresh, strict=True))
-        return np.asarray([known[int(r)] for r in rows], dtype=np.float32)
+        return np.asarray([found[int(r)] for r in rows], dtype=np.float32)
 
     def _word_points_elsewhere(
         self,
