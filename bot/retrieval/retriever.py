@@ -294,6 +294,7 @@ class Retriever(Generic[ItemT]):
         folder = cache_folder
         if folder is None or len(items) < snapshot.MIN_ITEMS:
             self._extend(items)
+            self._warm_second()
             return
         texts = [(item.title, item.summary, item.tags) for item in items]
         loaded = snapshot.load(folder, texts)
@@ -304,6 +305,14 @@ class Retriever(Generic[ItemT]):
         self._extend(items, indexed)
         if indexed < len(items):
             snapshot.save(folder, self._lexical, texts)
+        self._warm_second()
+
+    def _warm_second(self) -> None:
+        """The second encoder's sample, embedded (or read from its cache) with the build, not
+        on the first question: a search runs on the bot's event loop."""
+        alive = np.flatnonzero(self._alive[: self._size])
+        if self._second is not None and len(alive) >= DENSE_SMALL:
+            self._second_rows(self._second_sample(alive))
 
     def __len__(self) -> int:
         return int(self._alive[: self._size].sum())
