@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Sequence
 
+import numpy as np
 import pytest
-from harness import ALICE, BOB, BotUnderTest
+from harness import ALICE, BOB, BotUnderTest, services
 
 from bot.delivery.replies import send_reply
 from bot.localapi import Fault
 from bot.messages.render import MESSAGE_LIMIT
 from bot.messages.reply import Reply
+from bot.retrieval.embeddings import Matrix, normalize_rows
 
 CHILD_LABOUR = "Global progress to end child labour has stalled"
 
@@ -171,3 +176,29 @@ async def test_when_unsure_the_bot_offers_did_you_mean_and_a_choice_shows_the_it
     assert shown.message_id == reply.message_id
     assert labels[0].rstrip("…") in shown.text
     assert shown.buttons == []
+
+
+class SlowEncoder:
+    """A sentence encoder that takes two seconds over every text it reads, as a large batch
+    of items not seen before would; it lets go of the GIL meanwhile, as the real models do."""
+
+    dim = 384
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        time.sleep(2)
+        return normalize_rows(np.ones((len(texts), self.dim), dtype=np.float32))
+
+
+async def test_a_question_that_keeps_the_encoders_busy_does_not_hold_up_other_chats(
+    bot: BotUnderTest,
+) -> None:
+    newsroom = services(bot).newsroom
+    assert newsroom is not None
+    newsroom.retriever._second = SlowEncoder()  # the second opinion, made slow
+    bot.server.add_private_chat(BOB, first_name="Bob")
+    bot.server.user_sends(BOB, "will holiday resorts be hiring again?")  # words don't answer
+    await asyncio.sleep(0.3)
+    (help_reply,) = await bot.say("/help", wait=10)
+    (answer,) = await bot.server.wait_for_messages(BOB, 1, timeout=15)
+    assert "Tourism" in answer.text
+    assert help_reply.sent_at < answer.sent_at - 1

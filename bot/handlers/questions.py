@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Message, Update
@@ -25,10 +26,24 @@ LATEST_DEFAULT = 5
 SEARCH_LIMIT = answers.PAGE_SIZE * answers.MAX_PAGES
 
 
+async def _find(context: BotContext, question: str) -> SearchResult[NewsItem]:
+    """The retriever's answer: a kept one at once, a fresh search in a worker thread.
+
+    A fresh search may ask the sentence encoders (tens of milliseconds, hundreds for items they
+    have not seen); off the event loop, the bot's other chats, its webhook's answers and the
+    timers of its sends go on meanwhile (the models let go of the GIL while they compute).
+    """
+    retriever = context.newsroom.retriever
+    kept = retriever.remembered(question, limit=SEARCH_LIMIT)
+    if kept is not None:
+        return kept
+    return await asyncio.to_thread(retriever.search, question, limit=SEARCH_LIMIT)
+
+
 async def _answer_question(message: Message, context: BotContext, question: str) -> None:
     # A flooding user was throttled before this handler ran (bot/handlers/intake.py).
     question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-    result = context.newsroom.retriever.search(question, limit=SEARCH_LIMIT)
+    result = await _find(context, question)
     reply = answers.answer(result, _fallback(result, context))
     await send_reply(context.bot, message.chat_id, reply, reply_to=_reply_to(message))
     if not result.hits:
@@ -116,7 +131,7 @@ async def button(update: Update, context: BotContext) -> None:
         await query.answer("This button has expired. Please ask again.", show_alert=False)
         return
     if isinstance(parsed, callbacks.MorePage):
-        result = context.newsroom.retriever.search(parsed.query, limit=SEARCH_LIMIT)
+        result = await _find(context, parsed.query)
         reply = answers.answer(result, _fallback(result, context), parsed.page)
         await query.answer()
         await edit_reply(message, reply)

@@ -390,6 +390,17 @@ class Retriever(Generic[ItemT]):
             self._latest = (size, order)
         return [self._items[i] for i in order[: max(count, 0)]]
 
+    def remembered(
+        self, query: str, *, limit: int = 5, today: dt.date | None = None
+    ) -> SearchResult[ItemT] | None:
+        """``search``'s answer if it is among the answers kept, else None (nothing searched)."""
+        key = (_question_text(query), max(limit, 1), today or dt.date.today(), self._size)
+        with self._answers_lock:
+            result = self._answers.get(key)
+        if result is None:
+            return None
+        return result if result.query == query else dataclasses.replace(result, query=query)
+
     def search(
         self, query: str, *, limit: int = 5, today: dt.date | None = None
     ) -> SearchResult[ItemT]:
