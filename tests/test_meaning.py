@@ -196,6 +196,19 @@ def test_a_second_opinion_answers_what_the_first_encoder_was_unsure_of(
     assert result.hits[0].item.id == measles.id
 
 
+def test_a_question_the_words_settle_is_answered_now_one_in_other_words_waits() -> None:
+    town = Retriever(TOWN)  # no answers kept yet
+    # The bot answers the first on its event loop; the second needs the sentence encoders,
+    # tens of milliseconds, so it goes to a worker thread and ``search``.
+    now = town.answer_now("insulin pump recall", today=TODAY)
+    assert now is not None and now.hits[0].item.title == "Insulin pump recalled over battery fault"
+    question = "the boats aren't running, how do I get to the mainland"
+    assert town.answer_now(question, today=TODAY) is None
+    searched = town.search(question, today=TODAY)
+    assert searched.hits[0].item.id == TOWN[0].id
+    assert town.answer_now(question, today=TODAY) == searched  # kept now
+
+
 # --- strangers' findings: a month among topic words, "latest" on a topic, a near-domain miss
 
 NEIGHBOURS = [

@@ -27,16 +27,18 @@ SEARCH_LIMIT = answers.PAGE_SIZE * answers.MAX_PAGES
 
 
 async def _find(context: BotContext, question: str) -> SearchResult[NewsItem]:
-    """The retriever's answer: a kept one at once, a fresh search in a worker thread.
+    """The retriever's answer: at once when it is kept or the words settle it, else from a
+    search in a worker thread.
 
-    A fresh search may ask the sentence encoders (tens of milliseconds, hundreds for items they
-    have not seen); off the event loop, the bot's other chats, its webhook's answers and the
-    timers of its sends go on meanwhile (the models let go of the GIL while they compute).
+    A question the words do not settle asks the sentence encoders (tens of milliseconds,
+    hundreds for items they have not seen); off the event loop, the bot's other chats, its
+    webhook's answers and the timers of its sends go on meanwhile (the models let go of the
+    GIL while they compute).
     """
     retriever = context.newsroom.retriever
-    kept = retriever.remembered(question, limit=SEARCH_LIMIT)
-    if kept is not None:
-        return kept
+    found = retriever.answer_now(question, limit=SEARCH_LIMIT)
+    if found is not None:
+        return found
     return await asyncio.to_thread(retriever.search, question, limit=SEARCH_LIMIT)
 
 

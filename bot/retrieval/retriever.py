@@ -203,6 +203,10 @@ class SearchResult(Generic[ItemT]):
         return self.hits or self.suggestions
 
 
+class _NeedsEncoders(Exception):
+    """Raised in ``answer_now``'s search when the sentence encoders would be asked."""
+
+
 def _unit(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """``values`` clipped to [0, 1]; two ufuncs cost less than ``np.clip``'s checks."""
     return np.minimum(np.maximum(values, 0.0), 1.0)
@@ -265,6 +269,8 @@ class Retriever(Generic[ItemT]):
         self.cache_size = cache_size
         """How many answers are kept; 0 searches every question afresh."""
         self._answers_lock = threading.Lock()  # ``search`` may run in several threads
+        self._quick = threading.local()
+        """Set while ``answer_now`` searches in this thread: the encoders are not to be asked."""
         self._latest: tuple[int, list[int]] = (-1, [])
         self._embedder: Embedder | None = (
             default_word_vectors(cache_folder) if isinstance(embedder, _Default) else embedder
@@ -390,16 +396,22 @@ class Retriever(Generic[ItemT]):
             self._latest = (size, order)
         return [self._items[i] for i in order[: max(count, 0)]]
 
-    def remembered(
+    def answer_now(
         self, query: str, *, limit: int = 5, today: dt.date | None = None
     ) -> SearchResult[ItemT] | None:
-        """``search``'s answer if it is among the answers kept, else None (nothing searched)."""
-        key = (_question_text(query), max(limit, 1), today or dt.date.today(), self._size)
-        with self._answers_lock:
-            result = self._answers.get(key)
-        if result is None:
+        """``search``'s answer if it is kept or needs no sentence encoder, else None.
+
+        A question the words settle costs a fraction of a millisecond; one that needs the
+        encoders costs tens (``_meaning``), and a caller on an event loop asks ``search`` in a
+        worker thread for those: None says so, having spent no time on the encoders.
+        """
+        self._quick.active = True
+        try:
+            return self.search(query, limit=limit, today=today)
+        except _NeedsEncoders:
             return None
-        return result if result.query == query else dataclasses.replace(result, query=query)
+        finally:
+            self._quick.active = False
 
     def search(
         self, query: str, *, limit: int = 5, today: dt.date | None = None
@@ -536,6 +548,8 @@ class Retriever(Generic[ItemT]):
         """
         if self._dense is None or not size:
             return None
+        if getattr(self._quick, "active", False):
+            raise _NeedsEncoders
         text = topic.strip()
         if not text or not _unmatched_text(units, 0):
             return None
