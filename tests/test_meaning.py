@@ -364,7 +364,7 @@ def test_item_vectors_survive_a_restart_and_an_edited_item_is_embedded_again(
 def test_the_second_encoders_vectors_survive_a_restart_and_follow_an_edit(
     tmp_path: Path,
 ) -> None:
-    question = "the boats aren't running, how do I get to the mainland"
+    question = "someone's child has spots at school"  # MiniLM is unsure: e5 is asked
     dense = default_dense()
     first = CountingEncoder()
     second = CachedEmbedder(first, EmbeddingCache(tmp_path, SECOND_MODEL_ID, first.dim))
@@ -380,11 +380,14 @@ def test_the_second_encoders_vectors_survive_a_restart_and_follow_an_edit(
     restarted.search(question, today=TODAY)
     assert len(again.seen) == 1 and again.seen[0] not in texts  # the question alone
 
-    edited = TOWN[0].model_copy(update={"summary": "No sailings to the mainland this week."})
+    edited = TOWN[2].model_copy(update={"summary": "A pupil has measles; check your records."})
     third = CountingEncoder()
     cache = EmbeddingCache(tmp_path, SECOND_MODEL_ID, third.dim)
     changed = Retriever(
-        [edited, *TOWN[1:]], embedder=None, dense=dense, second=CachedEmbedder(third, cache)
+        [*TOWN[:2], edited, *TOWN[3:]],
+        embedder=None,
+        dense=dense,
+        second=CachedEmbedder(third, cache),
     )
     changed.search(question, today=TODAY)
     assert dense_text(edited) in third.seen

@@ -118,6 +118,12 @@ SHORTLIST = 5
 """How many of the first encoder's best items the second encoder ranks again: on every set
 (tests/eval and the practice set) MiniLM's top three hold the right item where re-ranking finds
 it, and five rank as well as ten at half the cost."""
+SECOND_HOPELESS = DENSE_SPREAD / 2
+"""MiniLM's best item this little ahead of the corpus's median is no answer, whatever e5 says
+(the same verdicts on every set up to 0.15): e5 is not asked."""
+SECOND_CLEAR = 0.15
+"""MiniLM's best item this far ahead of its runner-up keeps its place after e5's re-ranking (on
+every set, from 0.1): e5 is not asked. It is asked where MiniLM is unsure."""
 SECOND_SAMPLE = 128
 """Items whose cosines to the second encoder give its scale for a question."""
 SECOND_KEPT = 8192
@@ -559,7 +565,14 @@ class Retriever(Generic[ItemT]):
         if ranked is None:
             return None
         rows, cosine, order, middle, query, alive, every = ranked
-        if self._second is None or len(alive) < DENSE_SMALL:
+        lead = float(cosine[order[0]]) - middle
+        gap = float(cosine[order[0]] - cosine[order[1]]) if len(order) > 1 else 1.0
+        if (
+            self._second is None
+            or len(alive) < DENSE_SMALL
+            or lead < SECOND_HOPELESS
+            or gap >= SECOND_CLEAR
+        ):
             return self._judge(units, size, limit, several, text, ranked[:5])
         # A second opinion (``_blend``) settles which item is meant. Where it picks the first
         # encoder's item, its doubt about the margin does not undo the first's confidence.
