@@ -114,6 +114,7 @@ DENSE_SMALL = 8
 """With fewer items the median says little; a typical unrelated cosine stands in for it."""
 DENSE_UNRELATED = 0.1
 MEDIAN_SAMPLE = 4096
+"""The median of a corpus's cosines is taken over an even sample of this many rows."""
 SHORTLIST = 5
 """How many of the first encoder's best items the second encoder ranks again: on every set
 (tests/eval and the practice set) MiniLM's top three hold the right item where re-ranking finds
@@ -128,7 +129,6 @@ SECOND_SAMPLE = 128
 """Items whose cosines to the second encoder give its scale for a question."""
 SECOND_KEPT = 8192
 """The second encoder's item vectors kept in memory (3 MiB); the rest are read from disk."""
-"""The median of a corpus's cosines is taken over an even sample of this many rows."""
 
 Kind = Literal["answer", "did_you_mean", "nothing", "latest", "date"]
 
@@ -291,8 +291,9 @@ class Retriever(Generic[ItemT]):
         if self._dense is not None:
             self._second = default_second(cache_folder) if isinstance(second, _Default) else second
         self._second_vectors: dict[int, npt.NDArray[np.float32]] = {}
-        self._sample: tuple[int, npt.NDArray[np.intp]] = (0, np.zeros(0, dtype=np.intp))
         """The second encoder's vectors of the rows it was asked about, by row."""
+        self._sample: tuple[int, npt.NDArray[np.intp]] = (0, np.zeros(0, dtype=np.intp))
+        """The corpus size a sample was drawn at, and the sample (``_second_sample``)."""
         self._lexical = LexicalIndex()
         self._items: list[ItemT] = []
         self._index_of: dict[str, int] = {}
@@ -565,6 +566,7 @@ class Retriever(Generic[ItemT]):
         if ranked is None:
             return None
         rows, cosine, order, middle, query, alive, every = ranked
+        alone: _Ranking = (rows, cosine, order, middle, query)
         lead = float(cosine[order[0]]) - middle
         gap = float(cosine[order[0]] - cosine[order[1]]) if len(order) > 1 else 1.0
         if (
@@ -573,7 +575,7 @@ class Retriever(Generic[ItemT]):
             or lead < SECOND_HOPELESS
             or gap >= SECOND_CLEAR
         ):
-            return self._judge(units, size, limit, several, text, ranked[:5])
+            return self._judge(units, size, limit, several, text, alone)
         # A second opinion (``_blend``) settles which item is meant. Where it picks the first
         # encoder's item, its doubt about the margin does not undo the first's confidence.
         blended = self._blend(text, alive, every, rows, cosine, order[:SHORTLIST])
@@ -582,7 +584,7 @@ class Retriever(Generic[ItemT]):
             units, size, limit, several, text, (rows, blended, reordered, middle, query)
         )
         if found is None and reordered[0] == order[0]:
-            found = self._judge(units, size, limit, several, text, ranked[:5])
+            found = self._judge(units, size, limit, several, text, alone)
         return found
 
     def _judge(
