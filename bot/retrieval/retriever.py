@@ -707,14 +707,15 @@ class Retriever(Generic[ItemT]):
         """An even sample of the live rows, kept while the corpus stays within twice its size.
 
         Kept so that adding an item does not shift the sample and send ``SECOND_SAMPLE`` new
-        items through the second encoder; rows that died (an item replaced) are left out.
+        items through the second encoder; rows that died (an item replaced) are left out, and
+        a sample left with too few live rows is drawn again.
         """
         corpus, sample = self._sample
-        if not corpus or not corpus // 2 <= len(alive) <= 2 * corpus:
-            sample = alive[:: max(1, len(alive) // SECOND_SAMPLE)][:SECOND_SAMPLE]
-            self._sample = (len(alive), sample)
         living = sample[self._alive[sample]]
-        return living if len(living) >= DENSE_SMALL else sample
+        if not corpus // 2 <= len(alive) <= 2 * corpus or len(living) < DENSE_SMALL:
+            living = alive[:: max(1, len(alive) // SECOND_SAMPLE)][:SECOND_SAMPLE]
+            self._sample = (len(alive), living)
+        return living
 
     def _second_rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
         """The second encoder's vectors of ``rows``, embedded (or read from its cache) once."""
