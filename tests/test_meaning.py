@@ -394,6 +394,18 @@ def test_the_second_encoders_vectors_survive_a_restart_and_follow_an_edit(
     assert not set(third.seen) & asked
 
 
+def test_when_every_item_is_edited_the_second_encoders_scale_comes_from_the_new_ones() -> None:
+    retriever = Retriever(TOWN)
+    retriever.add_many(
+        [item.model_copy(update={"summary": f"{item.summary} Updated."}) for item in TOWN]
+    )
+    alive = np.flatnonzero(retriever._alive[: retriever._size])
+    sample = retriever._second_sample(alive)
+    assert len(sample) >= 8 and set(sample.tolist()) <= set(alive.tolist())
+    result = retriever.search("someone's child has spots at school", today=TODAY)
+    assert result.hits[0].item.title == "Measles case confirmed at Northfield primary"
+
+
 def test_the_packaged_second_encoder_reads_a_question_beside_its_answer() -> None:
     second = default_second()
     assert second is not None
