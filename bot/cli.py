@@ -176,10 +176,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.config import load_settings
     from bot.logs import configure_logging
-    from bot.runner import run_bot, run_console
+    from bot.retrieval.dense import preload
 
     settings = load_settings()
     _existing(settings.knowledge_file, "KNOWLEDGE_FILE")
+    preload(settings.embedding_cache)  # while the rest of the bot loads and connects
+    from bot.runner import run_bot, run_console
+
     token = settings.telegram_bot_token
     secrets = [token.get_secret_value()] if token else []
     if settings.webhook_secret is not None:

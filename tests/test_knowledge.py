@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from bot.cli import main
 from bot.errors import ImportFormatError, KnowledgeError
@@ -569,7 +570,11 @@ def test_a_large_file_is_kept_once_read_and_read_afresh_when_edited_or_broken(
     large_file(knowledge)
     first = load_knowledge(knowledge, cache)
     (copy,) = cache.glob("knowledge-*.json")  # the next start reads this instead
-    assert load_knowledge(knowledge, cache) == first
+    again = load_knowledge(knowledge, cache)
+    assert again == first and [hash(i) for i in again] == [hash(i) for i in first]
+    assert [i.model_dump() for i in again] == [i.model_dump() for i in first]
+    with pytest.raises(ValidationError):  # items read from the copy are as frozen
+        again[0].title = "changed"  # type: ignore[misc]
 
     large_file(knowledge, title="Quay works, section")  # the operator edits the file
     edited = load_knowledge(knowledge, cache)
@@ -580,6 +585,14 @@ def test_a_large_file_is_kept_once_read_and_read_afresh_when_edited_or_broken(
     copy.write_text('[{"id": "half-writ', encoding="utf-8")  # a copy cut short
     assert load_knowledge(knowledge, cache) == edited
     assert "unreadable, reading the file again" in caplog.text
+    for tampered in (  # a copy someone edited is not trusted either
+        copy.read_text().replace('"tags":', '"labels":', 1),
+        copy.read_text().replace('"title":"Quay works, section 0"', '"title":7', 1),
+    ):
+        caplog.clear()
+        copy.write_text(tampered, encoding="utf-8")
+        assert load_knowledge(knowledge, cache) == edited
+        assert "unreadable, reading the file again" in caplog.text
 
     knowledge.write_text(knowledge.read_text() + "  - id: [broken\n", encoding="utf-8")
     with pytest.raises(KnowledgeError):  # a refused file is refused, copy or not

@@ -416,6 +416,29 @@ def test_the_packaged_second_encoder_reads_a_question_beside_its_answer() -> Non
     assert float(items[0] @ question) > float(items[1] @ question)
 
 
+def test_a_restart_reads_each_item_its_own_vector_whatever_order_the_items_come_in(
+    tmp_path: Path,
+) -> None:
+    texts = [f"item number {n}" for n in range(40)]
+    first, encoder = cached(tmp_path)
+    written = first.embed(texts)  # one start embeds them in file order
+    orders = {
+        "as written": list(range(40)),
+        "a later part": list(range(10, 30)),
+        "reversed": list(range(39, -1, -1)),
+        "one item twice": [*range(20), 5, *range(20, 40)],
+    }
+    for name, order in orders.items():
+        again, encoder = cached(tmp_path)  # a restart reads the files
+        vectors = again.embed([texts[i] for i in order])
+        assert encoder.seen == [], name
+        assert np.array_equal(vectors, written[order]), name
+    again, encoder = cached(tmp_path)  # a new item among the known ones
+    vectors = again.embed([*texts[:5], "a new item", *texts[5:10]])
+    assert encoder.seen == ["a new item"]
+    assert np.array_equal(vectors[:5], written[:5]) and np.array_equal(vectors[6:], written[5:10])
+
+
 def test_a_cache_cut_short_by_a_crash_keeps_its_whole_rows(tmp_path: Path) -> None:
     first, _ = cached(tmp_path)
     first.embed(["one", "two"])

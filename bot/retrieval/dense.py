@@ -200,13 +200,38 @@ class EmbeddingCache:
         out = np.zeros((len(keys), self.dim), dtype=np.float32)
         with self._lock:
             rows = self._rows
-            found = [(i, rows[k]) for i, k in enumerate(keys) if k in rows]
-            missing = [i for i, k in enumerate(keys) if k not in rows]
+            where = [rows.get(key, -1) for key in keys]
             vectors = self._memory if self.folder is None else self._mapped
-        if found:
-            at, where = zip(*found, strict=True)
-            out[list(at)] = vectors[list(where)]
+        if -1 not in where:
+            if not self._read_run(where, out):
+                out[:] = vectors[where]
+            return out, []
+        missing = [i for i, row in enumerate(where) if row < 0]
+        at = [i for i, row in enumerate(where) if row >= 0]
+        if at:
+            out[at] = vectors[[where[i] for i in at]]
         return out, missing
+
+    def _read_run(self, rows: Sequence[int], out: Matrix) -> bool:
+        """Fill ``out`` by one read of the vectors file, if ``rows`` follow each other there.
+
+        The common case at a start: the items come in the order their vectors were written
+        (the start that embedded them wrote them so). Reading them is several times faster
+        than gathering them from the map. False, with nothing read, where they do not.
+        """
+        if self.folder is None or not rows or len(rows) != len(out):
+            return False
+        first = rows[0]
+        if rows[-1] - first != len(rows) - 1 or np.any(np.diff(rows) != 1):
+            return False
+        _, vectors_path = self._paths()
+        try:
+            with open(vectors_path, "rb", buffering=0) as source:
+                source.seek(first * 4 * self.dim)
+                read = source.readinto(out.data.cast("B"))
+        except OSError:
+            return False
+        return read == out.nbytes
 
     def put(self, keys: Sequence[bytes], vectors: Matrix) -> None:
         """Keep ``vectors`` under ``keys``, on disk when the cache has a folder."""
@@ -390,3 +415,35 @@ def default_word_vectors(cache_dir: Path | None = None) -> CachedEmbedder | None
     if inner is None:
         return None
     return CachedEmbedder(inner, EmbeddingCache(cache_dir, WORD_MODEL_ID, inner.dim))
+
+
+_preloading: threading.Thread | None = None
+
+
+def preload(cache_dir: Path | None) -> None:
+    """Start loading the default models (for ``cache_dir``) in a thread, and return.
+
+    The bot calls this first thing at start-up: the models take most of a second to load
+    (their imports, ONNX's session, reading the caches' keys), much of it outside the
+    interpreter, while the bot imports the rest of itself, reaches Telegram, opens its
+    database and reads its knowledge. ``await_preload`` waits for it.
+    """
+    global _preloading
+
+    def load() -> None:
+        default_word_vectors(cache_dir)
+        default_dense(cache_dir)
+        default_second(cache_dir)
+
+    if _preloading is None:
+        # Not a daemon: a bot that stops at once (a refused setting) waits for the models
+        # rather than ending the interpreter under ONNX's feet (which aborts the process).
+        _preloading = threading.Thread(target=load, name="newsbot-models")
+        _preloading.start()
+
+
+def await_preload() -> None:
+    """Wait for what ``preload`` started (if it did), so that a model is never loaded twice."""
+    loading = _preloading
+    if loading is not None and loading is not threading.current_thread():
+        loading.join()

@@ -42,6 +42,7 @@ from bot.retrieval import snapshot
 from bot.retrieval.dates import DateQuery, parse_date_query
 from bot.retrieval.dense import (
     CachedEmbedder,
+    await_preload,
     default_dense,
     default_second,
     default_word_vectors,
@@ -280,6 +281,8 @@ class Retriever(Generic[ItemT]):
         self._quick = threading.local()
         """Set while ``answer_now`` searches in this thread: the encoders are not to be asked."""
         self._latest: tuple[int, list[int]] = (-1, [])
+        if any(isinstance(given, _Default) for given in (embedder, dense, second)):
+            await_preload()  # the bot's start-up began loading them (``dense.preload``)
         self._embedder: Embedder | None = (
             default_word_vectors(cache_folder) if isinstance(embedder, _Default) else embedder
         )
