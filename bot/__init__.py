@@ -11,4 +11,3 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 # cores: OpenBLAS's extra threads only fight the event loop for the CPU (measured at 100k
 # items under load: p50 20 -> 8 ms, p99 65 -> 15 ms). Set before numpy is imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
