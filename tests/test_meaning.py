@@ -516,3 +516,107 @@ def test_day_or_month_first_follows_the_days_that_have_news() -> None:
     known = {dt.date(2025, 12, 3)}
     when = parse_date_query("12/03/2025", today=TODAY, known_dates=known)
     assert when.start == dt.date(2025, 12, 3)
+
+
+# --- the item vectors kept with the word index (``snapshot.map_matrix``)
+
+
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many item texts the retriever hashed to look their vectors up (a spy), with the
+    word index kept on disk for a corpus this small."""
+    from bot.retrieval import retriever as retriever_module
+    from bot.retrieval import snapshot
+
+    calls: list[int] = []
+    real = retriever_module.text_keys
+
+    def counting(texts: Sequence[str]) -> list[bytes]:
+        calls.append(len(texts))
+        return real(texts)
+
+    monkeypatch.setattr(retriever_module, "text_keys", counting)
+    monkeypatch.setattr(snapshot, "MIN_ITEMS", 1)
+    return calls
+
+
+QUESTIONS = ["parking meters", "beach water tests", "measles at school", "bus timetable"]
+
+
+def _ranked(retriever: Retriever[NewsItem]) -> list[list[tuple[str, float]]]:
+    return [
+        [(hit.item.id, round(hit.score, 6)) for hit in retriever.search(q, today=TODAY).top]
+        for q in QUESTIONS
+    ]
+
+
+def test_a_restart_maps_the_item_vectors_it_kept_and_answers_the_same(
+    tmp_path: Path, hashed: list[int]
+) -> None:
+    dense, _ = cached(tmp_path)
+    built = Retriever(TOWN, embedder=None, second=None, dense=dense, cache_folder=tmp_path)
+    matrices = sorted(tmp_path.glob("vectors-*.f32"))
+    assert len(matrices) == 1
+    on_disk = matrices[0].read_bytes()
+
+    again, encoder = cached(tmp_path)  # a restart: nothing embedded, nothing hashed
+    hashed.clear()
+    restarted = Retriever(TOWN, embedder=None, second=None, dense=again, cache_folder=tmp_path)
+    assert encoder.seen == [] and hashed == []
+    assert isinstance(restarted._dense_vectors, np.memmap)
+    assert _ranked(restarted) == _ranked(built)
+
+    # Items added after such a start are found, beyond the spare rows too, and the kept
+    # matrix on disk is not written to (it is mapped copy-on-write).
+    restarted.add(news("2025-07-02", "Harbour ferry cancelled", "Storm keeps boats in."))
+    extra = [news("2025-06-30", f"Notice number {n}", f"Routine notice {n}.") for n in range(300)]
+    restarted.add_many(extra)
+    assert len(restarted) == len(TOWN) + 301
+    assert restarted.search("harbour ferry", today=TODAY).hits[0].item.title == (
+        "Harbour ferry cancelled"
+    )
+    assert _ranked(restarted)[0] == _ranked(built)[0]
+    assert matrices[0].read_bytes() == on_disk
+
+
+def test_an_edited_item_is_never_given_the_kept_vector_of_its_old_text(
+    tmp_path: Path, hashed: list[int]
+) -> None:
+    dense, _ = cached(tmp_path)
+    Retriever(TOWN, embedder=None, second=None, dense=dense, cache_folder=tmp_path)
+    edited = [*TOWN[:3], TOWN[3].model_copy(update={"summary": "Meters start in June."})]
+    again, encoder = cached(tmp_path)
+    retriever = Retriever(
+        [*edited, *TOWN[4:]], embedder=None, second=None, dense=again, cache_folder=tmp_path
+    )
+    assert encoder.seen == [dense_text(edited[3])]
+    fresh = CountingEncoder().embed([dense_text(edited[3])])[0]
+    assert np.array_equal(retriever._dense_vectors[3], fresh)
+
+
+@pytest.mark.parametrize("damage", ["another token", "cut short"])
+def test_a_kept_matrix_that_is_not_for_these_items_is_not_used(
+    tmp_path: Path, hashed: list[int], damage: str
+) -> None:
+    dense, _ = cached(tmp_path)
+    built = Retriever(TOWN, embedder=None, second=None, dense=dense, cache_folder=tmp_path)
+    (matrix,) = tmp_path.glob("vectors-*.f32")
+    data = matrix.read_bytes()
+    if damage == "another token":  # a matrix another snapshot wrote, say
+        matrix.write_bytes(bytes(32) + data[32:])
+    else:  # a disk that filled up while it was written
+        matrix.write_bytes(data[: len(data) // 3])
+    again, encoder = cached(tmp_path)
+    hashed.clear()
+    restarted = Retriever(TOWN, embedder=None, second=None, dense=again, cache_folder=tmp_path)
+    assert not isinstance(restarted._dense_vectors, np.memmap)
+    assert encoder.seen == [] and hashed  # read from the embedding cache instead
+    assert _ranked(restarted) == _ranked(built)
+    # ... and kept again for the next start.
+    third, _ = cached(tmp_path)
+    assert isinstance(
+        Retriever(
+            TOWN, embedder=None, second=None, dense=third, cache_folder=tmp_path
+        )._dense_vectors,
+        np.memmap,
+    )

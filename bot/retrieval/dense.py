@@ -150,7 +150,11 @@ class EmbeddingCache:
         self.model_id = model_id
         self.dim = dim
         self._lock = threading.Lock()
-        self._rows: dict[bytes, int] = {}
+        self._index: dict[bytes, int] | None = {}
+        """Row by key; None until first asked for (``_rows``): a warm start that finds the
+        items' vectors in the retriever's snapshot (``snapshot.map_matrix``) never builds it."""
+        self._keys = b""
+        """The keys read at start-up, while ``_index`` is not built from them yet."""
         self._memory: Matrix = np.zeros((0, dim), dtype=np.float32)  # without a folder
         self._mapped: Matrix = np.zeros((0, dim), dtype=np.float32)  # with one
         self.folder = folder / model_id if folder is not None else None
@@ -158,7 +162,18 @@ class EmbeddingCache:
             self._load()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        with self._lock:
+            return len(self._rows())
+
+    def _rows(self) -> dict[bytes, int]:
+        """Row by key (the caller holds ``_lock``)."""
+        index = self._index
+        if index is None:
+            keys = self._keys
+            size = KEY_BYTES
+            index = {keys[i : i + size]: i // size for i in range(0, len(keys), size)}
+            self._index, self._keys = index, b""
+        return index
 
     def key(self, text: str) -> bytes:
         return text_key(text)
@@ -178,7 +193,7 @@ class EmbeddingCache:
             logger.warning("embedding cache %s unreadable, starting empty: %s", self.folder, exc)
             return
         count = min(len(keys) // KEY_BYTES, rows)
-        self._rows = {keys[i * KEY_BYTES : (i + 1) * KEY_BYTES]: i for i in range(count)}
+        self._index, self._keys = None, keys[: count * KEY_BYTES]
         self._remap()
 
     def _remap(self) -> None:
@@ -193,13 +208,13 @@ class EmbeddingCache:
                 self._mapped = mapped
         except (OSError, ValueError) as exc:
             logger.warning("embedding cache %s unreadable: %s", self.folder, exc)
-            self._rows = {}
+            self._index, self._keys = {}, b""
 
     def get(self, keys: Sequence[bytes]) -> tuple[Matrix, list[int]]:
         """The cached rows for ``keys`` (zeros where missing) and the positions missing."""
         out = np.zeros((len(keys), self.dim), dtype=np.float32)
         with self._lock:
-            rows = self._rows
+            rows = self._rows()
             where = [rows.get(key, -1) for key in keys]
             vectors = self._memory if self.folder is None else self._mapped
         if -1 not in where:
@@ -237,13 +252,14 @@ class EmbeddingCache:
         """Keep ``vectors`` under ``keys``, on disk when the cache has a folder."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with self._lock:
-            new = [i for i, k in enumerate(keys) if k not in self._rows]
+            rows = self._rows()
+            new = [i for i, k in enumerate(keys) if k not in rows]
             if not new:
                 return
             keys = [keys[i] for i in new]
             vectors = vectors[new]
             if self.folder is None:
-                start = len(self._rows)
+                start = len(rows)
                 needed = start + len(keys)
                 if needed > len(self._memory):  # doubling: adding one item copies nothing
                     grown = np.zeros((max(needed, 2 * len(self._memory)), self.dim), np.float32)
@@ -257,7 +273,7 @@ class EmbeddingCache:
                 start = written
                 self._remap()
             for offset, key in enumerate(keys):
-                self._rows.setdefault(key, start + offset)
+                rows.setdefault(key, start + offset)
 
     def _append(self, keys: Sequence[bytes], vectors: Matrix) -> int | None:
         """Append to the files; the row number of the first new row, None if not written."""

@@ -316,14 +316,58 @@ class Retriever(Generic[ItemT]):
             return
         texts = [(item.title, item.summary, item.tags) for item in items]
         loaded = snapshot.load(folder, texts)
+        indexed, placed = 0, 0
         if loaded is not None:
-            self._lexical, indexed = loaded
-        else:
-            indexed = 0
-        self._extend(items, indexed)
-        if indexed < len(items):
-            snapshot.save(folder, self._lexical, texts)
+            self._lexical, indexed, texts_digest = loaded
+            placed = indexed if self._map_vectors(folder, texts_digest, indexed) else 0
+        self._extend(items, indexed, placed)
+        if indexed < len(items) or (self._mappable() and placed < len(items)):
+            matrices = {
+                model_id: getattr(self, name)[: len(items)]
+                for name, model_id in self._mappable_models()
+            }
+            snapshot.save(folder, self._lexical, texts, matrices, GROWTH_ROWS)
         self._warm_second()
+
+    def _mappable_models(self) -> list[tuple[str, str]]:
+        """The item vector matrices (by attribute) with the names of their models, for the
+        models whose vectors have a name that outlives the process (an embedding cache's)."""
+        pairs = (("_vectors", self._embedder), ("_dense_vectors", self._dense))
+        return [
+            (name, model.cache.model_id)
+            for name, model in pairs
+            if isinstance(model, CachedEmbedder)
+        ]
+
+    def _mappable(self) -> bool:
+        """Whether every model of item vectors can have its matrix kept (``_map_vectors``)."""
+        present = sum(model is not None for model in (self._embedder, self._dense))
+        return present > 0 and len(self._mappable_models()) == present
+
+    def _map_vectors(self, folder: Path, texts_digest: str, count: int) -> bool:
+        """Make the snapshot's matrices (of the first ``count`` items) the item vectors.
+
+        Mapped, not read: nothing is hashed, read or copied at start-up, and a search reads
+        rows from the page cache as it touches them. The first items added go into the spare
+        rows (this process's copy), later ones make ``_grow`` copy the matrix into memory.
+        False, with nothing changed, unless every model's matrix is there for these items.
+        """
+        if not self._mappable():
+            return False
+        mapped: list[tuple[str, Matrix]] = []
+        for name, model_id in self._mappable_models():
+            dim = getattr(self, name).shape[1]
+            matrix = snapshot.map_matrix(folder, model_id, texts_digest, count, dim)
+            if matrix is None:
+                return False
+            mapped.append((name, matrix))
+        for name, matrix in mapped:
+            setattr(self, name, matrix)
+        return True
+
+    def _capacity(self) -> int:
+        """How many items fit before ``_grow`` (a mapped matrix has only its spare rows)."""
+        return min(len(self._alive), len(self._vectors), len(self._dense_vectors))
 
     def _warm_second(self) -> None:
         """The second encoder's sample, embedded (or read from its cache) with the build, not
@@ -350,16 +394,17 @@ class Retriever(Generic[ItemT]):
         """``add`` for several items at once (one embedding pass)."""
         self._extend(items)
 
-    def _extend(self, items: Sequence[ItemT], indexed: int = 0) -> None:
-        """Append ``items``; the first ``indexed`` of them are in the word index already."""
+    def _extend(self, items: Sequence[ItemT], indexed: int = 0, placed: int = 0) -> None:
+        """Append ``items``; the first ``indexed`` of them are in the word index already, and
+        the vectors of the first ``placed`` are in their rows already (``_map_vectors``)."""
         if not items:
             return
         start = self._size
         needed = start + len(items)
-        if needed > len(self._alive):
+        if needed > self._capacity():
             # Modest headroom: doubling would double the embedding matrix on the first broadcast.
             self._grow(needed + max(GROWTH_ROWS, needed // 8))
-        for first in range(0, len(items), EMBED_CHUNK):  # bounded temporary memory
+        for first in range(placed, len(items), EMBED_CHUNK):  # bounded temporary memory
             texts = [dense_text(item) for item in items[first : first + EMBED_CHUNK]]
             rows_at = slice(start + first, start + first + len(texts))
             keys = text_keys(texts) if self._embedder or self._dense else []
