@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -13,6 +12,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot import heap
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotContext, Services
 from bot.delivery.broadcast import Broadcaster
@@ -248,7 +248,7 @@ async def _post_init(app: NewsbotApp) -> None:
         app.job_queue.run_repeating(
             _prune, interval=PRUNE_SECONDS, first=PRUNE_FIRST_SECONDS, name="retention"
         )
-    settle_heap()
+    heap.settle()
 
 
 async def open_storage(url: str, clock: Callable[[], dt.datetime]) -> Storage:
@@ -335,20 +335,6 @@ def _feed_poller(services: Services, settings: Settings) -> FeedPoller:
     )
 
 
-def settle_heap() -> None:
-    """Take what start-up built out of the garbage collector's full collections.
-
-    The model, the index, the knowledge and python-telegram-bot's objects are some 150,000
-    tracked objects that live as long as the bot; a full collection walks them all (about
-    70 ms here) and under load one runs every few seconds. ``gc.freeze`` moves them to the
-    permanent generation. Unfreezing and collecting first frees what the last swap left behind
-    (an old knowledge snapshot), so nothing is kept that a collection would have freed.
-    """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
 async def _digest_tick(context: BotContext) -> None:
     """Queue the digests that are due."""
     await context.scheduler.tick()
@@ -392,7 +378,7 @@ async def refresh_knowledge(services: Services, bot: Bot | None = None) -> Reloa
     assert services.newsroom is not None and services.settings is not None
     outcome = await services.newsroom.reload_if_changed()
     if outcome.changed:
-        settle_heap()
+        heap.settle()
     published = await services.newsroom.pick_up_published()
     if outcome.added or published:
         await items_added(services, [*outcome.added, *published])
@@ -449,7 +435,7 @@ async def _post_stop(app: NewsbotApp) -> None:
 
 async def _post_shutdown(app: NewsbotApp) -> None:
     """Close what ``_post_init`` opened, in reverse order."""
-    gc.unfreeze()
+    heap.thaw()
     services = app.bot_data
     await _post_stop(app)  # if start-up failed before the application ran
     if services.question_log is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 
+from bot import heap
 from bot.app import build_application
 from bot.config import Settings
 from bot.errors import ConfigError, NewsbotError
@@ -138,6 +139,7 @@ async def reach_bot_api(settings: Settings, retry_delays: Sequence[float] = RETR
             logger.warning(
                 "cannot reach %s: %s; retrying in %g s", origin, network_reason(exc), delay
             )
+            heap.collect_while_paused()
             await asyncio.sleep(delay)
 
 

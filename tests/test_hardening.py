@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import weakref
 from pathlib import Path
 
 import pytest
 from harness import ALICE, BOB, BotUnderTest, make_settings, start_bot
 
+from bot import heap
 from bot.localapi import TEST_TOKEN, Fault, LocalBotApiServer
 from bot.logs import configure_logging
 
@@ -114,3 +116,25 @@ async def test_what_start_up_built_stays_out_of_full_collections_until_the_bot_s
         (reply,) = await bot.say("child labour")
         assert CHILD_LABOUR in reply.text
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_start_up_that_paused_the_collector_resumes_it_and_frees_a_slow_starts_garbage(
+    telegram: LocalBotApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Node:
+        me: object = None
+
+    for quick_start_seconds, freed in ((600.0, False), (0.0, True)):
+        monkeypatch.setattr(heap, "QUICK_START_SECONDS", quick_start_seconds)
+        heap.pause_for_start_up()  # as `newsbot run` does first thing
+        node = Node()
+        node.me = node  # a reference cycle start-up left behind
+        left = weakref.ref(node)
+        del node
+        async with start_bot(telegram, make_settings(tmp_path)) as bot:
+            assert gc.isenabled(), "the collector must run again once the bot is up"
+            # A quick start is frozen as it is; a slow one is collected first.
+            assert (left() is None) is freed
+            (reply,) = await bot.say("child labour")
+            assert CHILD_LABOUR in reply.text
+        assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import marshal
 import os
 import stat
 from pathlib import Path
@@ -569,7 +570,7 @@ def test_a_large_file_is_kept_once_read_and_read_afresh_when_edited_or_broken(
     knowledge, cache = tmp_path / "news.yaml", tmp_path / "cache"
     large_file(knowledge)
     first = load_knowledge(knowledge, cache)
-    (copy,) = cache.glob("knowledge-*.json")  # the next start reads this instead
+    (copy,) = cache.glob("knowledge-*.marshal")  # the next start reads this instead
     again = load_knowledge(knowledge, cache)
     assert again == first and [hash(i) for i in again] == [hash(i) for i in first]
     assert [i.model_dump() for i in again] == [i.model_dump() for i in first]
@@ -579,20 +580,27 @@ def test_a_large_file_is_kept_once_read_and_read_afresh_when_edited_or_broken(
     large_file(knowledge, title="Quay works, section")  # the operator edits the file
     edited = load_knowledge(knowledge, cache)
     assert edited[0].title == "Quay works, section 0"
-    assert not copy.exists() and len(list(cache.glob("knowledge-*.json"))) == 1
+    assert not copy.exists() and len(list(cache.glob("knowledge-*.marshal"))) == 1
 
-    (copy,) = cache.glob("knowledge-*.json")
-    copy.write_text('[{"id": "half-writ', encoding="utf-8")  # a copy cut short
+    (copy,) = cache.glob("knowledge-*.marshal")
+    whole = copy.read_bytes()
+    copy.write_bytes(whole[: len(whole) // 2])  # a copy cut short
     assert load_knowledge(knowledge, cache) == edited
     assert "unreadable, reading the file again" in caplog.text
+    entries = marshal.loads(whole)
+    first_entry = entries[0]
     for tampered in (  # a copy someone edited is not trusted either
-        copy.read_text().replace('"tags":', '"labels":', 1),
-        copy.read_text().replace('"title":"Quay works, section 0"', '"title":7', 1),
+        [first_entry[:5], *entries[1:]],  # a field missing
+        [(first_entry[0], 7, *first_entry[2:]), *entries[1:]],  # a title that is no text
+        [{"id": first_entry[0]}, *entries[1:]],  # another shape
+        {"items": entries},
     ):
         caplog.clear()
-        copy.write_text(tampered, encoding="utf-8")
+        copy.write_bytes(marshal.dumps(tampered))
         assert load_knowledge(knowledge, cache) == edited
         assert "unreadable, reading the file again" in caplog.text
+    copy.write_bytes(whole)
+    assert load_knowledge(knowledge, cache) == edited
 
     knowledge.write_text(knowledge.read_text() + "  - id: [broken\n", encoding="utf-8")
     with pytest.raises(KnowledgeError):  # a refused file is refused, copy or not
