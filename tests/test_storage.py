@@ -11,12 +11,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from conftest_storage import PostgresServer
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.storage import (
     Database,
@@ -28,7 +29,7 @@ from bot.storage import (
     StorageUnavailable,
     UnknownChat,
 )
-from bot.storage.migrate import head_revision
+from bot.storage.migrate import alembic_config, head_revision, scripts_head
 from bot.storage.retry import transient_reason
 from bot.storage.tables import metadata
 
@@ -120,6 +121,73 @@ async def test_a_new_release_at_the_same_schema_migrates_nothing_and_keeps_subsc
         assert await second.subscriptions.count_active() == 1
     finally:
         await second.close()
+
+
+OPEN_AND_SAY_IF_ALEMBIC_RAN = """
+import asyncio, sys
+from bot.storage import Database
+
+async def main():
+    db = await Database.open(sys.argv[1])
+    await db.close()
+    print("alembic" in sys.modules)
+
+asyncio.run(main())
+"""
+
+
+def test_the_release_knows_its_newest_migration() -> None:
+    # HEAD is written by hand beside the scripts; a script added without it would never run
+    # on a database that is at the old head.
+    assert head_revision() == scripts_head()
+
+
+async def test_a_restart_on_a_database_at_the_newest_schema_does_not_load_the_migrator(
+    database_url: str,
+) -> None:
+    async def start() -> str:
+        done = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            OPEN_AND_SAY_IF_ALEMBIC_RAN,
+            database_url,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        output, _ = await done.communicate()
+        assert done.returncode == 0
+        return output.decode().strip()
+
+    assert await start() == "True"  # a new database: the migrations run
+    assert await start() == "False"  # at the newest schema: one query, no Alembic
+    db = await Database.open(database_url)
+    try:
+        assert await db.schema_revision() == head_revision()
+    finally:
+        await db.close()
+
+
+async def test_a_database_of_an_older_release_is_brought_to_the_newest_schema(
+    database_url: str,
+) -> None:
+    def older_release(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")  # the release before the newest migration
+
+    if database_url.startswith("sqlite"):
+        Path(database_url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(older_release)
+    finally:
+        await engine.dispose()
+
+    db = await Database.open(database_url)
+    try:
+        assert await db.schema_revision() == head_revision()
+    finally:
+        await db.close()
 
 
 async def test_two_processes_starting_at_once_on_a_new_database_both_come_up(

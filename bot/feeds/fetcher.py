@@ -6,31 +6,32 @@ a reason an admin can read. Redirects are followed here, so every hop is checked
 body is decompressed here too, with a bound on the output, so a small gzip bomb cannot
 unpack into memory past the cap.
 
-Addresses: the client resolves host names through ``_GuardedResolver``, which refuses a
+Addresses: the client resolves host names through ``client._GuardedResolver``, which refuses a
 name if any of its addresses is not public (``addresses.non_public``) and connects only
 to the addresses it checked, so a DNS answer that changes between a check and the
 connection (rebinding) cannot slip through. An IP literal in a URL is checked directly.
 
 The client is aiohttp's, not httpx's (which python-telegram-bot uses): a conditional GET
 answered 304 costs 0.22 ms of CPU with aiohttp and 6 ms with httpx on the benchmark
-machine, and most fetches of a followed feed are 304s.
+machine, and most fetches of a followed feed are 304s. It lives in ``client``, imported
+when the first feed is fetched: importing aiohttp (which makes its TLS contexts as it is
+imported) took a tenth of the bot's start-up, and most bots follow no feed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
-
 from bot.feeds.addresses import Address, RefusedAddress, check_url, non_public
+
+if TYPE_CHECKING:
+    import aiohttp
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -108,32 +109,6 @@ AddressPolicy = Callable[[str, Address], str | None]
 """Why a host's address may not be fetched (None if it may): ``non_public`` by default."""
 
 
-class _RefusedByPolicy(OSError):
-    """Raised inside aiohttp's connector, which wraps an OSError from the resolver."""
-
-
-class _GuardedResolver(AbstractResolver):
-    """The default resolver, refusing a host any of whose addresses the policy refuses."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self._inner = DefaultResolver()
-        self._policy = policy
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        for result in results:
-            address = ipaddress.ip_address(result["host"].split("%", 1)[0])
-            reason = self._policy(host, address)
-            if reason is not None:
-                raise _RefusedByPolicy(f"{host} is {reason} ({address}); feeds must be public")
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
 def _literal(host: str) -> Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
@@ -166,19 +141,17 @@ class Fetcher:
     def _client(self) -> aiohttp.ClientSession:
         # Made on first use: an aiohttp session belongs to the running event loop.
         if self._session is None:
-            resolver = _GuardedResolver(self._policy) if self._policy else DefaultResolver()
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.connections, resolver=resolver),
-                timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=self.timeout, sock_read=self.timeout
-                ),
+            from bot.feeds import client
+
+            self._session = client.session(
+                self._policy,
+                connections=self.connections,
+                timeout=self.timeout,
                 headers={
                     "User-Agent": USER_AGENT,
                     "Accept": ACCEPT,
                     "Accept-Encoding": "gzip, deflate",
                 },
-                auto_decompress=False,
-                trust_env=False,
             )
         return self._session
 
@@ -191,6 +164,8 @@ class Fetcher:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """GET ``url`` with the validators of the last fetch; never raises for the feed's sake."""
+        from bot.feeds.client import RefusedByPolicy, aiohttp
+
         try:
             # The socket timeouts bound each step; this bounds the whole fetch, so a server
             # that drips a byte a second cannot hold a slot for ever.
@@ -201,7 +176,7 @@ class Fetcher:
         except RefusedAddress as exc:
             return FetchFailed(f"refused: {exc}")
         except aiohttp.ClientConnectorError as exc:
-            if isinstance(exc.os_error, _RefusedByPolicy):
+            if isinstance(exc.os_error, RefusedByPolicy):
                 return FetchFailed(f"refused: {exc.os_error}")
             return FetchFailed(f"cannot connect: {exc.os_error}"[:300])
         except aiohttp.ClientError as exc:
