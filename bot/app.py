@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from bot import heap
 from bot.config import Settings
@@ -76,6 +79,21 @@ POOL_TIMEOUT = 30.0
 # rare; the courier bounds how many sends can be in that state (see bot/delivery/courier.py).
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS context of every Bot API client of the process, made as httpx makes one
+    (certifi's roots, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``). Left to itself httpx makes
+    one per client, 60 ms each (reading the roots), and start-up makes four clients."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def bot_api_request(**options: Any) -> HTTPXRequest:
+    """python-telegram-bot's HTTP client with ``options``, on the shared ``tls_context``."""
+    return HTTPXRequest(**options, httpx_kwargs={"verify": tls_context()})
+
+
 def courier_concurrency(paid_rate: int) -> int:
     """Sends the courier keeps in flight: 32 carry 28/s; paid broadcasts get 48. Not more:
     past what the process can send, more sends in flight only queue in httpcore's pool,
@@ -126,14 +144,20 @@ def build_application(
         # limiter, and one that finds the pool busy waits its turn (not PTB's 1 s timeout).
         # Parameters stay PTB's urlencoded form, which every Bot API implementation reads;
         # JSON bodies saved about 4% CPU per answer here, but not every server takes them.
-        .connection_pool_size(connection_pool(settings.paid_broadcast_rate))
-        .pool_timeout(POOL_TIMEOUT)
+        .request(
+            bot_api_request(
+                connection_pool_size=connection_pool(settings.paid_broadcast_rate),
+                pool_timeout=POOL_TIMEOUT,
+                read_timeout=settings.telegram_read_timeout_seconds,
+                write_timeout=settings.telegram_read_timeout_seconds,
+            )
+        )
         # Throttling, one lane per sender and shared slots given back while a reply waits
         # for its chat's turn: see bot/handlers/intake.py.
         .concurrent_updates(intake)
-        .get_updates_request(CleanUpdatesRequest(connection_pool_size=1))
-        .read_timeout(settings.telegram_read_timeout_seconds)
-        .write_timeout(settings.telegram_read_timeout_seconds)
+        .get_updates_request(
+            CleanUpdatesRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+        )
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

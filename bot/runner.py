@@ -17,7 +17,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot import heap
-from bot.app import build_application
+from bot.app import bot_api_request, build_application
 from bot.config import Settings
 from bot.errors import ConfigError, NewsbotError
 from bot.logs import REDACTED
@@ -117,7 +117,13 @@ async def reach_bot_api(settings: Settings, retry_delays: Sequence[float] = RETR
     attempt = 0
     while True:
         try:
-            async with Bot(token.get_secret_value(), base_url=base_url) as bot:
+            bot = Bot(
+                token.get_secret_value(),
+                base_url=base_url,
+                request=bot_api_request(),
+                get_updates_request=bot_api_request(connection_pool_size=1),
+            )
+            async with bot:
                 logger.info("connected to %s as @%s", origin, bot.username)
                 return bot.username
         except InvalidToken as exc:
