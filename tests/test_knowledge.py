@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from bot.cli import main
 from bot.errors import ImportFormatError, KnowledgeError
 from bot.knowledge.importers import import_text, parse_listing_date
-from bot.knowledge.models import NewsItem
+from bot.knowledge.models import NewsItem, item_key
 from bot.knowledge.newsroom import Newsroom
 from bot.knowledge.reading import PlainLoader, load_plain
 from bot.knowledge.store import (
@@ -227,6 +227,23 @@ async def test_an_item_published_by_one_process_is_searchable_in_another_and_aft
     restarted = Newsroom.open(path, storage.published)
     await restarted.pick_up_published()
     assert [i.id for i in restarted.items] == [item().id, fresh.id]
+
+
+async def test_a_button_finds_its_item_whether_published_before_or_after_a_press(
+    tmp_path: Path, storage: Storage
+) -> None:
+    path = tmp_path / "k.yaml"
+    first = item()
+    write_knowledge(path, [first])
+    newsroom = Newsroom.open(path, storage.published)
+    early = item("2021-06-12-dockers-strike", title="Dockers strike", summary="Ports.")
+    assert await newsroom.publish(early)  # before any button was pressed
+    assert newsroom.by_key(item_key(early.id)) == early
+    late = item("2021-06-13-seafarers-wages", title="Seafarers wages rise", summary="Ships.")
+    assert await newsroom.publish(late)  # after one was
+    for known in (first, early, late):
+        assert newsroom.by_key(item_key(known.id)) == known
+    assert newsroom.by_key("0" * 12) is None
 
 
 async def test_on_an_id_clash_the_operators_file_wins(tmp_path: Path, storage: Storage) -> None:

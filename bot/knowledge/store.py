@@ -117,15 +117,15 @@ def load_knowledge(
         raise KnowledgeError([Problem(file, "-", "-", "does not exist")]) from None
     except OSError as exc:
         raise KnowledgeError([Problem(file, "-", "-", exc.strerror or str(exc))]) from None
+    copy = parsed.place(cache_folder, raw)
+    kept = parsed.load(copy)  # only a file that was read and valid has a copy
+    if kept is not None:
+        return kept
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         reason = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
         raise KnowledgeError([Problem(file, "-", "-", reason)]) from None
-    copy = parsed.place(cache_folder, raw)
-    kept = parsed.load(copy)
-    if kept is not None:
-        return kept
     with collector_paused():
         items = _parse(text, file)
     parsed.save(copy, items)
