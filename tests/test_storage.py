@@ -136,6 +136,14 @@ asyncio.run(main())
 """
 
 
+async def opens_at_the_newest_schema(url: str) -> None:
+    db = await Database.open(url)
+    try:
+        assert await db.schema_revision() == head_revision()
+    finally:
+        await db.close()
+
+
 def test_the_release_knows_its_newest_migration() -> None:
     # HEAD is written by hand beside the scripts; a script added without it would never run
     # on a database that is at the old head.
@@ -159,11 +167,7 @@ async def test_a_restart_on_a_database_at_the_newest_schema_does_not_load_the_mi
 
     assert await start() == "True"  # a new database: the migrations run
     assert await start() == "False"  # at the newest schema: one query, no Alembic
-    db = await Database.open(database_url)
-    try:
-        assert await db.schema_revision() == head_revision()
-    finally:
-        await db.close()
+    await opens_at_the_newest_schema(database_url)
 
 
 async def test_a_database_of_an_older_release_is_brought_to_the_newest_schema(
@@ -183,11 +187,7 @@ async def test_a_database_of_an_older_release_is_brought_to_the_newest_schema(
     finally:
         await engine.dispose()
 
-    db = await Database.open(database_url)
-    try:
-        assert await db.schema_revision() == head_revision()
-    finally:
-        await db.close()
+    await opens_at_the_newest_schema(database_url)
 
 
 async def test_two_processes_starting_at_once_on_a_new_database_both_come_up(
@@ -208,11 +208,7 @@ async def test_two_processes_starting_at_once_on_a_new_database_both_come_up(
     results = await asyncio.gather(start(), start())
 
     assert [code for code, _ in results] == [0, 0], results
-    db = await Database.open(database_url)
-    try:
-        assert await db.schema_revision() == head_revision()
-    finally:
-        await db.close()
+    await opens_at_the_newest_schema(database_url)
 
 
 async def test_opening_twice_in_one_process_at_once_is_safe(database_url: str) -> None:
