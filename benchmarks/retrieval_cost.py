@@ -378,7 +378,7 @@ def run() -> str:
         "loads in a thread meanwhile (`dense.preload`), and both wait for it: the retriever "
         "is built with its models. What a start does, in order: Python's, "
         "python-telegram-bot's, SQLAlchemy's and pydantic's imports with the collector "
-        "paused (`bot/heap.py`; not Alembic's at a database at the newest schema, not "
+        "paused (`bot/runtime/heap.py`; not Alembic's at a database at the newest schema, not "
         "aiohttp's before a feed is fetched), getMe, the database, the items' copy "
         "(`marshal`), the word index from its snapshot and the item vectors mapped "
         "(`bot/retrieval/snapshot.py`), the items recorded as known, the heap frozen.",

@@ -15,7 +15,6 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot import heap
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotContext, Services
 from bot.delivery.broadcast import Broadcaster
@@ -37,6 +36,7 @@ from bot.knowledge.newsroom import Newsroom, ReloadOutcome
 from bot.messages.render import MESSAGE_LIMIT
 from bot.questions.question_log import FLUSH_SECONDS, QuestionLog
 from bot.questions.throttle import QuestionThrottle, SharedThrottle
+from bot.runtime import heap
 from bot.storage import Storage, StorageError, StorageUnavailable, utc_now
 from bot.storage.location import missing_folders, sqlite_file
 from bot.storage.single_process import hold_sqlite_database

@@ -174,7 +174,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from bot import heap
+    from bot.runtime import heap
 
     heap.pause_for_start_up()  # until the bot is built (``heap.settle``)
     from bot.config import load_settings

@@ -16,11 +16,11 @@ from pathlib import Path
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 
-from bot import heap
 from bot.app import bot_api_request, build_application
 from bot.config import Settings
 from bot.errors import ConfigError, NewsbotError
 from bot.logs import REDACTED
+from bot.runtime import heap
 
 logger = logging.getLogger(__name__)
 

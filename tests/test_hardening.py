@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from harness import ALICE, BOB, BotUnderTest, make_settings, start_bot
 
-from bot import heap
 from bot.localapi import TEST_TOKEN, Fault, LocalBotApiServer
 from bot.logs import configure_logging
+from bot.runtime import heap
 
 CHILD_LABOUR = "Global progress to end child labour has stalled"
 

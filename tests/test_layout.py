@@ -10,7 +10,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 
 # Lower layers first; a package may import its own layer and those listed before it.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "retrieval", "localapi", "storage"},
+    {"__init__", "errors", "runtime", "retrieval", "localapi", "storage"},
     {"config"},
     {"knowledge"},
     {"messages"},
