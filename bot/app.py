@@ -89,9 +89,10 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def bot_api_request(**options: Any) -> HTTPXRequest:
-    """python-telegram-bot's HTTP client with ``options``, on the shared ``tls_context``."""
-    return HTTPXRequest(**options, httpx_kwargs={"verify": tls_context()})
+def bot_api_request(kind: type[HTTPXRequest] = HTTPXRequest, **options: Any) -> HTTPXRequest:
+    """python-telegram-bot's HTTP client (or ``kind`` of it) with ``options``, on the shared
+    ``tls_context``."""
+    return kind(**options, httpx_kwargs={"verify": tls_context()})
 
 
 def courier_concurrency(paid_rate: int) -> int:
@@ -155,9 +156,7 @@ def build_application(
         # Throttling, one lane per sender and shared slots given back while a reply waits
         # for its chat's turn: see bot/handlers/intake.py.
         .concurrent_updates(intake)
-        .get_updates_request(
-            CleanUpdatesRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
-        )
+        .get_updates_request(bot_api_request(CleanUpdatesRequest, connection_pool_size=1))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

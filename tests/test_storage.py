@@ -136,6 +136,21 @@ asyncio.run(main())
 """
 
 
+async def run_script(script: str, url: str) -> tuple[int | None, bytes]:
+    """``script`` run by a new Python process with ``url`` as its argument: its exit code and
+    what it printed (errors too)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    return process.returncode, output
+
+
 async def opens_at_the_newest_schema(url: str) -> None:
     db = await Database.open(url)
     try:
@@ -154,16 +169,9 @@ async def test_a_restart_on_a_database_at_the_newest_schema_does_not_load_the_mi
     database_url: str,
 ) -> None:
     async def start() -> str:
-        done = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            OPEN_AND_SAY_IF_ALEMBIC_RAN,
-            database_url,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        output, _ = await done.communicate()
-        assert done.returncode == 0
-        return output.decode().strip()
+        code, output = await run_script(OPEN_AND_SAY_IF_ALEMBIC_RAN, database_url)
+        assert code == 0, output
+        return output.decode().splitlines()[-1]  # what the script printed last
 
     assert await start() == "True"  # a new database: the migrations run
     assert await start() == "False"  # at the newest schema: one query, no Alembic
@@ -193,19 +201,9 @@ async def test_a_database_of_an_older_release_is_brought_to_the_newest_schema(
 async def test_two_processes_starting_at_once_on_a_new_database_both_come_up(
     database_url: str,
 ) -> None:
-    async def start() -> tuple[int | None, bytes]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            OPEN_AND_CLOSE,
-            database_url,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await process.communicate()
-        return process.returncode, output
-
-    results = await asyncio.gather(start(), start())
+    results = await asyncio.gather(
+        run_script(OPEN_AND_CLOSE, database_url), run_script(OPEN_AND_CLOSE, database_url)
+    )
 
     assert [code for code, _ in results] == [0, 0], results
     await opens_at_the_newest_schema(database_url)
