@@ -273,7 +273,7 @@ async def inbound(processes: int) -> Load:
                 try:
                     await asyncio.gather(*(b.start() for b in bots))
                     await asyncio.gather(*(b.ready() for b in bots))
-                    await telegram.load(5, 4)  # warm-up: caches, connections
+                    await telegram.warm()
                     for _ in range(INBOUND_ROUNDS):
                         cpu_before = [b.cpu for b in bots]
                         load = await telegram.load(users, each)

@@ -65,7 +65,7 @@ async def measure() -> dict[str, Load]:
                     else webhook_newsbot(telegram.base_url)
                 )
                 async with runner:
-                    await telegram.load(5, 4)  # warm-up: caches, connections
+                    await telegram.warm()
                     load = await telegram.load(users, each)
                 if name not in best or load.rate > best[name].rate:
                     best[name] = load

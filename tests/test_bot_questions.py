@@ -128,11 +128,13 @@ async def test_in_a_group_the_bot_answers_mentions_and_replies_but_not_chatter(
     server = bot.server
     server.add_group_chat(group, "Newsroom", chat_type="supergroup")
     server.user_sends(BOB, "anyone seen the weather?", chat_id=group, chat_type="supergroup")
-    server.user_sends(
+    asked = server.user_sends(
         BOB, "@newsbot_local_bot child labour", chat_id=group, chat_type="supergroup"
     )
     (answer,) = await server.wait_for_messages(group, 1)
     assert CHILD_LABOUR in answer.text
+    # Quoted, so that the group sees whose question it answers.
+    assert answer.reply_to_message_id == asked["message"]["message_id"]
     server.user_sends(
         BOB,
         "and seafarers?",
