@@ -20,6 +20,7 @@ from bot.retrieval import (
     SUGGEST_THRESHOLD,
     Embedder,
     Retriever,
+    SearchResult,
     default_embedder,
     parse_date_query,
     snapshot,
@@ -201,6 +202,71 @@ def test_relative_dates_count_from_the_clock_passed_in(retriever: Retriever) -> 
     last_week = retriever.search("what happened last week", today=TODAY)
     assert {hit.item.date for hit in last_week.hits} == {dt.date(2021, 6, 10), dt.date(2021, 6, 7)}
     assert retriever.search("news from last month", today=dt.date(2030, 1, 5)).kind == "nothing"
+
+
+def _days(result: SearchResult[NewsItem]) -> set[dt.date]:
+    return {hit.item.date for hit in result.hits}
+
+
+def test_a_range_between_two_dates_finds_the_news_of_the_days_between(
+    retriever: Retriever,
+) -> None:
+    june = {dt.date(2021, 6, 7), dt.date(2021, 6, 10)}
+    for question in (
+        "news from 1 June to 10 June 2021",
+        "news from 1 June 2021 to 10 June",
+        "news between 2021-06-01 and 2021-06-10",
+        "what was published from 10 June to 1 June 2021?",
+        "news 1 june - 10 june 2021",
+    ):
+        result = retriever.search(question, limit=20, today=TODAY)
+        assert (result.kind, _days(result)) == ("date", june), question
+    # The year said once is both ends' year, and a range may cross the new year.
+    spring = retriever.search("news from 27 April to 28 April 2020", limit=20, today=TODAY)
+    assert _days(spring) == {dt.date(2020, 4, 27)}
+    months = retriever.search("between April and May 2021", limit=20, today=TODAY)
+    assert _days(months) == {dt.date(2021, 4, d) for d in (26, 27, 28)} | {dt.date(2021, 5, 17)}
+    winter = parse_date_query("from 28 december to 5 january 2025", today=TODAY)
+    assert (winter.start, winter.end) == (dt.date(2024, 12, 28), dt.date(2025, 1, 5))
+    # "and" joins two dates only after "between"; otherwise the first date is the date.
+    both = parse_date_query("child labour on 7 june and 10 june 2021", today=TODAY)
+    assert (both.start, both.end) == (dt.date(2021, 6, 7), dt.date(2021, 6, 7))
+
+
+def test_since_before_and_until_a_date_leave_the_range_open_at_one_end(
+    retriever: Retriever,
+) -> None:
+    since = retriever.search("news since 7 June 2021", limit=20, today=TODAY)
+    assert (since.kind, _days(since)) == ("date", {dt.date(2021, 6, 7), dt.date(2021, 6, 10)})
+    before = retriever.search("news before 26 April 2021", limit=20, today=TODAY)
+    assert _days(before) == {dt.date(2020, 4, 27)}
+    until = retriever.search("anything until 26 April 2021", limit=20, today=TODAY)
+    assert _days(until) == {dt.date(2020, 4, 27), dt.date(2021, 4, 26)}
+    after = retriever.search("child labour after 1 June 2021", today=TODAY)
+    assert [hit.item.title for hit in after.hits][:1] == [
+        "Global progress to end child labour has stalled"
+    ]
+    # A bare month among topic words is no bound: the closure may be the topic's.
+    assert parse_date_query("bridge closed until april", today=TODAY).vague
+
+
+def test_a_number_of_latest_news_is_how_many_come_back(retriever: Retriever) -> None:
+    for question, count in (
+        ("latest 3 news", 3),
+        ("the 2 most recent items", 2),
+        ("show me the last five stories", 5),
+        ("top 4 headlines", 4),
+        ("latest three news", 3),
+    ):
+        result = retriever.search(question, limit=10, today=TODAY)
+        assert result.kind == "latest", question
+        assert [hit.item for hit in result.hits] == retriever.latest(count), question
+    # "Three" is not the topic, and a span of days is still a date.
+    assert parse_date_query("news from the last 5 days", today=TODAY).has_range
+    on_topic = retriever.search("latest 2 news on child labour", limit=10, today=TODAY)
+    assert on_topic.kind == "latest" and len(on_topic.hits) <= 2
+    assert on_topic.hits[0].item.title == "Global progress to end child labour has stalled"
+    assert retriever.search("latest 500 news", limit=10, today=TODAY).hits[9:] == []
 
 
 def test_a_date_with_no_news_finds_nothing(retriever: Retriever) -> None:

@@ -1,6 +1,7 @@
 """Dates and recency in a question: "news from 28 May 2021", "last week", "anything new on X?".
 
-``parse_date_query`` finds at most one date expression, turns it into an inclusive range of days
+``parse_date_query`` finds one date expression, or two that bound a range ("from 28 May to 5 June
+2021") or one open at one end ("since 5 June 2021"), turns it into an inclusive range of days
 relative to a passed-in ``today`` and returns what is left of the question as the topic. A day or
 month without a year ("anything on 27 April?") takes the latest year in which the corpus has news
 on that day or in that month, so a question about an archive does not jump to an empty year.
@@ -33,13 +34,42 @@ _RECENCY = re.compile(
     r"|what(?:'s|\s+is)\s+happening)\b"
 )
 
+# "latest 3 news", "the 5 most recent items", "top 10 headlines", "last five stories": how many.
+_COUNT_WORDS = {
+    word: number
+    for number, word in enumerate(
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], start=1
+    )
+}
+_N = r"(?P<n{i}>\d{{1,3}}|" + "|".join(_COUNT_WORDS) + ")"
+_RECENT = r"(?:latest|newest|most\s+recent|recent)"
+_RANKED = r"(?:last|top)"
+_NOUN = r"(?:news|items?|stories|story|headlines?|articles?|updates?|posts?|reports?)\b"
+_UNIT = r"(?:days?|weeks?|months?|years?|hours?)\b"
+_COUNT = re.compile(
+    rf"\b(?:{_RECENT}\s+{_N.format(i=1)}\b(?!\s*{_UNIT})"
+    rf"|{_RANKED}\s+{_N.format(i=2)}(?=\s+(?:{_RECENT}\s+)?{_NOUN})"
+    rf"|{_N.format(i=3)}\s+{_RECENT}\b"
+    rf"|{_N.format(i=4)}\s+{_RANKED}(?=\s+{_NOUN}))"
+)
+COUNT_MAX = 50
+
+
+def _count(m: re.Match[str]) -> int | None:
+    said = next(value for value in m.groups() if value is not None)
+    number = _COUNT_WORDS.get(said) or int(said)
+    return min(number, COUNT_MAX) if number > 0 else None
+
 
 # A question made only of words that ask for news ("news", "any news?", "headlines
 # please", "what's going on today") asks for the latest news.
-_NEWS_WORD = re.compile(r"\b(?:news|headlines?|updates?|stories|happening|going\s+on)\b")
+_NEWS_WORD = re.compile(
+    r"\b(?:news|headlines?|updates?|stories|items|articles|happening|going\s+on)\b"
+)
 _NEWS_ONLY = re.compile(
     r"(?:\W*\b(?:any|the|some|me|us|show|give|tell|send|please|pls|today|todays|top|news"
-    r"|headlines?|updates?|stories|happening|what|whats|is|are|there|going|on|new|hi|hello"
+    r"|headlines?|updates?|stories|items|articles|happening|what|whats|is|are|there|going|on|new"
+    r"|hi|hello"
     r"|hey|get|i|want|would|like|could|can|you)\b)+\W*"
 )
 
@@ -59,6 +89,8 @@ class DateQuery:
     vague: bool = False
     """A month named bare among topic words ("bridge closed until april"): perhaps the
     publication month, perhaps part of the topic; the retriever tries both."""
+    count: int | None = None
+    """How many items were asked for ("the 3 latest news"), at most ``COUNT_MAX``."""
 
     @property
     def has_range(self) -> bool:
@@ -371,6 +403,167 @@ _LEFTOVER = re.compile(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """One date expression: where it is in the text, the days it names, and whether it
+    gave its year (``explicit``; "28 May" did not, so "28 May to 5 June 2021" lends it one)."""
+
+    first: int
+    last: int
+    start: dt.date
+    end: dt.date
+    explicit: bool
+
+
+def _found(
+    rule: _Rule, m: re.Match[str], today: dt.date, known: Collection[dt.date]
+) -> _Found | None:
+    try:
+        days = rule.build(m, today, known)
+    except (ValueError, OverflowError):  # a date beyond datetime's range is no date
+        return None
+    if days is None:
+        return None
+    groups = m.groupdict()
+    explicit = rule.build is not _bare_month and not ("year" in groups and groups["year"] is None)
+    return _Found(m.start(), m.end(), days[0], days[1], explicit)
+
+
+def _scan(text: str, today: dt.date, known: Collection[dt.date]) -> tuple[_Found, bool] | None:
+    """The first rule's first date expression in ``text``, and whether it is a bare month
+    among other words (see ``DateQuery.vague``)."""
+    for rule in _RULES:
+        for m in rule.pattern.finditer(text):
+            found = _found(rule, m, today, known)
+            if found is not None:
+                return found, rule.build is _bare_month and not m["prep"]
+    return None
+
+
+def _at(text: str, pos: int, today: dt.date, known: Collection[dt.date]) -> _Found | None:
+    """A date expression that starts at ``pos`` (the longest)."""
+    found = [
+        f
+        for rule in _RULES
+        if (m := rule.pattern.match(text, pos)) is not None
+        and (f := _found(rule, m, today, known)) is not None
+    ]
+    return max(found, key=lambda f: f.last, default=None)
+
+
+def _ending_at(text: str, end: int, today: dt.date, known: Collection[dt.date]) -> _Found | None:
+    """A date expression that ends at ``end`` (the longest)."""
+    found = [
+        f
+        for rule in _RULES
+        for m in rule.pattern.finditer(text, 0, end)
+        if m.end() == end and (f := _found(rule, m, today, known)) is not None
+    ]
+    return min(found, key=lambda f: f.first, default=None)
+
+
+def _with_year(
+    text: str, part: _Found, year: int, today: dt.date, known: Collection[dt.date]
+) -> _Found | None:
+    """``part`` ("28 May") read again in ``year``."""
+    again = _at(f"{text[part.first : part.last]} {year}", 0, today, known)
+    if again is None or not again.explicit:
+        return None
+    return _Found(part.first, part.last, again.start, again.end, True)
+
+
+_WRAP_DAYS = 183
+"""A range read across new year ("28 December to 5 January 2025") is at most this long;
+longer, the ends were given the wrong way round ("from 10 June to 1 May 2021")."""
+
+
+def _lend_year(
+    text: str, first: _Found, second: _Found, today: dt.date, known: Collection[dt.date]
+) -> tuple[_Found, _Found]:
+    """ "28 May to 5 June 2021": the year said once is both ends' year (and "28 December to
+    5 January 2025" starts the year before)."""
+    if second.explicit and not first.explicit:
+        year = second.start.year
+        lent = _with_year(text, first, year, today, known)
+        if lent is not None and lent.start > second.end:
+            wrapped = _with_year(text, first, year - 1, today, known)
+            if wrapped is not None and (second.end - wrapped.start).days <= _WRAP_DAYS:
+                lent = wrapped
+        return (lent or first), second
+    if first.explicit and not second.explicit:
+        year = first.end.year
+        lent = _with_year(text, second, year, today, known)
+        if lent is not None and lent.end < first.start:
+            wrapped = _with_year(text, second, year + 1, today, known)
+            if wrapped is not None and (wrapped.end - first.start).days <= _WRAP_DAYS:
+                lent = wrapped
+        return first, (lent or second)
+    return first, second
+
+
+# "from 1 June to 10 June 2021", "between 28 May 2021 and 5 June 2021", "May - June 2021".
+_JOIN = re.compile(r"\s*(?:-|–|—|\bto\b|\band\b|\buntil\b|\btill\b|\bthrough\b|\bthru\b)\s*")
+_JOIN_BEFORE = re.compile(r"(?:-|–|—|\bto|\band|\buntil|\btill|\bthrough|\bthru)\s*$")
+_BETWEEN_BEFORE = re.compile(r"\bbetween\s+$")
+# "since 5 June 2021", "before April 2021", "until 10 June", "after the 3rd of May".
+_OPEN_BEFORE = re.compile(
+    r"\b(?P<word>since|after|before|until|till|up\s+to|prior\s+to)\s+(?:the\s+)?$"
+)
+_SINCE_PREP = re.compile(r"since\b")
+
+
+def _range_of(
+    text: str, found: _Found, vague: bool, today: dt.date, known: Collection[dt.date]
+) -> _Found:
+    """``found`` widened to a range it is one end of: "from X to Y", or "since X"."""
+    before = text[: found.first]
+    join = _JOIN.match(text, found.last)
+    second = _at(text, join.end(), today, known) if join is not None else None
+    if join is not None and join.group().strip() == "and" and not _BETWEEN_BEFORE.search(before):
+        second = None  # "on 1 June and 10 June": two days, not the days between
+    first: _Found | None = found
+    if second is None:
+        joined = _JOIN_BEFORE.search(before)
+        if joined is not None:
+            end = len(before[: joined.start()].rstrip())
+            first, second = _ending_at(text, end, today, known), found
+            if (
+                first is not None
+                and joined.group().strip() == "and"
+                and not _BETWEEN_BEFORE.search(text[: first.first])
+            ):
+                first = None
+    if first is not None and second is not None:
+        first, second = _lend_year(text, first, second, today, known)
+        return _Found(
+            min(first.first, second.first),
+            max(first.last, second.last),
+            min(first.start, second.start),
+            max(first.end, second.end),
+            True,
+        )
+    if vague:
+        return found  # "closed until april": the month may be the topic's, not a bound
+    opened = _OPEN_BEFORE.search(before)
+    word = re.sub(r"\s+", " ", opened["word"]) if opened is not None else None
+    if word is None and _SINCE_PREP.match(text, found.first):
+        word = "since"  # "since may", "since 2020": the rule took the word with the date
+    first_char = opened.start() if opened is not None else found.first
+    if word == "since":
+        return _Found(first_char, found.last, found.start, max(today, found.end), True)
+    if word == "after":
+        return _Found(
+            first_char, found.last, found.end + dt.timedelta(days=1), max(today, found.end), True
+        )
+    if word in {"before", "prior to"}:
+        return _Found(
+            first_char, found.last, dt.date.min, found.start - dt.timedelta(days=1), True
+        )
+    if word in {"until", "till", "up to"}:
+        return _Found(first_char, found.last, dt.date.min, found.end, True)
+    return found
+
+
 def parse_date_query(
     text: str, *, today: dt.date, known_dates: Collection[dt.date] = ()
 ) -> DateQuery:
@@ -381,27 +574,30 @@ def parse_date_query(
     """
     recency = False
     topic = text
+    count = None
+    counted = _COUNT.search(topic)
+    if counted is not None:
+        count = _count(counted)
+        recency = True
+        topic = f"{topic[: counted.start()]} {topic[counted.end() :]}"
     if _NEWS_WORD.search(topic) and _NEWS_ONLY.fullmatch(topic.replace("'", "")):
-        return DateQuery(None, None, True, "")
+        return DateQuery(None, None, True, "", count=count)
     if _RECENCY.search(topic):
         recency = True
         topic = _RECENCY.sub(" ", topic)
-    for rule in _RULES:
-        for m in rule.pattern.finditer(topic):
-            try:
-                found = rule.build(m, today, known_dates)
-            except (ValueError, OverflowError):  # a date beyond datetime's range is no date
-                found = None
-            if found is None:
-                continue
-            start, end = found
-            before = _LEFTOVER.sub("", topic[: m.start()])
-            rest = _squash(f"{before} {topic[m.end() :]}")
-            if _DATE_ONLY.fullmatch(rest.replace("'", "")):
-                rest = ""
-            vague = rule.build is _bare_month and not m["prep"] and bool(rest)
-            return DateQuery(start, end, recency, rest, vague)
-    return DateQuery(None, None, recency, _squash(topic))
+    scanned = _scan(topic, today, known_dates)
+    if scanned is None:
+        return DateQuery(None, None, recency, _squash(topic), count=count)
+    found, vague = scanned
+    widened = _range_of(topic, found, vague, today, known_dates)
+    if widened.start > widened.end:  # "before 1 January 0001"
+        return DateQuery(None, None, recency, _squash(topic), count=count)
+    before = _LEFTOVER.sub("", topic[: widened.first])
+    rest = _squash(f"{before} {topic[widened.last :]}")
+    if _DATE_ONLY.fullmatch(rest.replace("'", "")):
+        rest = ""
+    vague = vague and widened is found and bool(rest)
+    return DateQuery(widened.start, widened.end, recency, rest, vague, count)
 
 
 def _squash(text: str) -> str:

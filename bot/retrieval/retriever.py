@@ -490,6 +490,8 @@ class Retriever(Generic[ItemT]):
     def _search(self, query: str, limit: int, today: dt.date, size: int) -> SearchResult[ItemT]:
         """``search`` for the normalised ``query``, over the first ``size`` rows."""
         when = parse_date_query(query, today=today, known_dates=self._days)
+        if when.count is not None:
+            limit = min(limit, when.count)  # "the 3 latest news"
         units = self._lexical.query_terms(when.topic)
         if when.has_range:
             if self._has_news_within(when, size) or not units:
