@@ -292,6 +292,36 @@ def test_a_near_domain_question_is_not_answered_by_a_look_alike(
     assert all("ruise" not in hit.item.title for hit in result.suggestions)
 
 
+def test_a_question_joining_two_stories_is_answered_by_neither() -> None:
+    # The encoder prefers the measles case at another school; another item holds most of
+    # the question's words. The words and the meaning disagree: at most "did you mean".
+    schools = Retriever(
+        [
+            *TOWN[:2],
+            *TOWN[3:],
+            news(
+                "2025-03-03",
+                "Measles case confirmed at Lakeside Elementary",
+                "The county health office traced one infection to a pupil at the school and "
+                "urged families to check vaccination records.",
+            ),
+            news(
+                "2024-09-03",
+                "Harbourside Middle School opens to 600 students",
+                "The $40 million Harbourside Middle School welcomed 600 pupils on Tuesday, "
+                "easing crowding at two elementary schools.",
+            ),
+        ]
+    )
+    result = schools.search("measles outbreak at Harbourside Middle School", today=TODAY)
+    assert not result.hits, result
+    # Each story alone, in other words or in its own, is still answered.
+    rash = schools.search("a kid at school caught a contagious rash", today=TODAY)
+    assert rash.hits[0].item.title == "Measles case confirmed at Lakeside Elementary"
+    opened = schools.search("Harbourside Middle School opening", today=TODAY)
+    assert opened.hits[0].item.title == "Harbourside Middle School opens to 600 students"
+
+
 def test_a_misspelt_topic_beside_an_ordinal_date_is_answered() -> None:
     fireworks = news(
         "2025-06-30",

@@ -109,6 +109,9 @@ TIE_BREAK = 1.25
 """How many of the corpus's standard deviations the word vectors must put between two items
 the encoder ties for them to settle it; above what they put between the tied pair of every
 negative question of the seed, garden, county and health sets (at most 1.06)."""
+RIVAL_HOLDS = 0.5
+"""An item holding this share of the question's weight, more than meaning's pick holds,
+says the words and the meaning disagree."""
 WORD_CENTRAL = 0.5
 """A question word carrying this share of its weight is what the question is about."""
 DENSE_SMALL = 8
@@ -670,6 +673,8 @@ class Retriever(Generic[ItemT]):
         coverage = self._lexical.coverage(units, size)
         if self._word_points_elsewhere(units, int(picked[0]), coverage.matched, size, query):
             return None
+        if self._words_hold_elsewhere(coverage.scores, int(picked[0]), size):
+            return None
         kept = []
         for index in picked:
             mask = int(coverage.matched[index])
@@ -822,6 +827,21 @@ class Retriever(Generic[ItemT]):
         about = (to_word - usual >= DENSE_SPREAD) & (to_word > self._dense_vectors[index] @ word)
         rival = self._dense_vectors[holders[about]] @ query
         return bool((rival >= self._dense_vectors[index] @ query - DENSE_SPREAD / 2).any())
+
+    def _words_hold_elsewhere(self, held: Matrix, index: int, size: int) -> bool:
+        """Whether another item holds most of the question's words, and more than the pick,
+        which holds some of them.
+
+        "measles outbreak at Northgate Middle School": the encoder prefers the measles case at
+        another school, an item holds "Northgate Middle School": neither is the answer. A pick
+        that holds none of the words is meaning's answer to a question in other words, where
+        an item holding its plain words is no rival ("soccer team": an item holds "team").
+        Neutral on every evaluation set (tests/eval, the practice set).
+        """
+        rivals = np.where(self._alive[:size], held[:size], 0.0)
+        rivals[index] = 0.0
+        best = float(rivals.max(initial=0.0))
+        return best >= RIVAL_HOLDS and best > float(held[index]) > 0.0
 
     def _settle_tie(
         self, text: str, rows: npt.NDArray[np.intp], pair: npt.NDArray[np.intp]
