@@ -78,7 +78,12 @@ def plain_reason(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind in {"list_type", "tuple_type", "set_type", "frozen_set_type"}:
-        return f"expected a list such as [child labour, schools]{got}"
+        field = (error.get("loc") or ("",))[-1]
+        if field == "items":
+            return f"expected a list of items, each starting with '- id: ...'{got}"
+        if field == "tags":
+            return f"expected a list such as [child labour, schools]{got}"
+        return f"expected a list{got}"
     if kind.startswith("date") or kind.startswith("datetime"):
         detail = str(ctx.get("error", "")).replace(" value is outside expected range", "")
         if "outside expected range" in str(ctx.get("error", "")):

@@ -148,6 +148,12 @@ def test_check_without_a_path_checks_the_configured_knowledge_file(
         (b"items:\n- {id: a, title: t, date: 2021-06-10, summary: s, url: 'not a url'}\n", "url"),
         (b"items:\n- {id: a, title: 5, date: 2021-06-10, summary: [1]}\n", "summary"),
         (b"42\n", "expected a mapping"),
+        (b"items: 5\n", "items: expected a list of items, each starting with '- id: ...', got 5"),
+        (
+            b"1. Ferry crews walk out\n\n30 June 2025\n\nNo sailings: crews: on strike.\n",
+            "this looks like a news listing (numbered-listing), not a knowledge file: convert "
+            "it with `newsbot import",
+        ),
     ],
 )
 def test_a_broken_knowledge_file_gets_a_clear_error_never_a_crash(

@@ -139,8 +139,22 @@ def _parse(text: str, file: str) -> list[NewsItem]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "-"
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise KnowledgeError([Problem(file, where, "-", f"YAML syntax: {problem}")]) from None
+        reason = f"YAML syntax: {problem}{_import_hint(text, file)}"
+        raise KnowledgeError([Problem(file, where, "-", reason)]) from None
     return validate_document(data, file)
+
+
+def _import_hint(text: str, file: str) -> str:
+    """For a feed or a news listing given as the knowledge file: how to convert it."""
+    from bot.knowledge.importers import IMPORTERS  # feedparser: only on this error's path
+
+    for importer in IMPORTERS:
+        if importer.sniff(text):
+            return (
+                f"; this looks like a news listing ({importer.name}), not a knowledge file: "
+                f"convert it with `newsbot import {file} -o knowledge/news.yaml`"
+            )
+    return ""
 
 
 def _to_plain(item: NewsItem) -> dict[str, Any]:
