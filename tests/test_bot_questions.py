@@ -86,6 +86,28 @@ async def test_an_irrelevant_question_is_told_plainly_and_offered_the_latest(
     assert CHILD_LABOUR in reply.text
 
 
+async def test_a_day_that_does_not_exist_or_a_foreign_script_is_told_why_nothing_was_found(
+    bot: BotUnderTest,
+) -> None:
+    (reply,) = await bot.say("news from 31/02/2021")
+    assert "There is no “31/02/2021” in the calendar" in reply.text
+    (reply,) = await bot.say("детский труд")
+    assert "try asking in English" in reply.text
+    (reply,) = await bot.say("bitcoin price")
+    assert "calendar" not in reply.text and "English" not in reply.text
+
+
+async def test_a_range_of_days_or_a_number_of_latest_news_is_what_comes_back(
+    bot: BotUnderTest,
+) -> None:
+    (reply,) = await bot.say("news from 1 June to 9 June 2021")
+    assert "8 June 2021" in reply.text and "2 June 2021" in reply.text
+    assert "10 June 2021" not in reply.text and "28 May 2021" not in reply.text
+    (reply,) = await bot.say("the 2 latest news")
+    assert reply.text.count("10 June 2021") == 2
+    assert "8 June 2021" not in reply.text and "More results" not in str(reply.reply_markup)
+
+
 async def test_search_without_words_gets_the_usage_line(bot: BotUnderTest) -> None:
     (reply,) = await bot.say("/search")
     assert reply.text.startswith("Usage: /search")

@@ -15,11 +15,14 @@ from bot.messages.render import MESSAGE_LIMIT, escape, render_item, render_items
 # Re-exported: handlers build their own replies from the same two shapes.
 from bot.messages.reply import Button as Button
 from bot.messages.reply import Reply as Reply
-from bot.retrieval import SearchResult
+from bot.retrieval import SearchResult, impossible_date
+from bot.retrieval.text import normalize
 
 PAGE_SIZE = 3
 MAX_PAGES = 10
 BUTTON_LABEL_LIMIT = 60
+LATIN_END = "\u024f"
+"""The last letter of the Latin scripts (Latin Extended-B)."""
 
 
 def _quote(query: str, limit: int = 80) -> str:
@@ -80,7 +83,7 @@ def answer(result: SearchResult[NewsItem], latest: Sequence[NewsItem], page: int
         text = f"I am not sure what you mean by {_quote(query)}. Did you mean one of these?"
         return Reply([text], rows)
     if not items:
-        text = f"I found nothing about {_quote(query)} in the news I know."
+        text = f"I found nothing about {_quote(query)} in the news I know.{_why_nothing(query)}"
         if latest:
             header = f"{text}\nHere is the latest news instead:"
             return Reply(render_items(latest[:PAGE_SIZE], header=header))
@@ -94,6 +97,18 @@ def answer(result: SearchResult[NewsItem], latest: Sequence[NewsItem], page: int
     else:
         header = f"Here is what I found about {_quote(query)}:"
     return results_page(query, items, page, header)
+
+
+def _why_nothing(query: str) -> str:
+    """What may have gone wrong, when the question says: a day that is in no calendar, or
+    words in a script the bot does not read."""
+    wrong = impossible_date(normalize(query))
+    if wrong is not None:
+        return f" There is no {_quote(wrong)} in the calendar: is the day or the month mistyped?"
+    letters = [c for c in query if c.isalpha()]
+    if letters and not any(c <= LATIN_END for c in letters):
+        return " I read questions in English best: try asking in English."
+    return ""
 
 
 def latest_reply(items: Sequence[NewsItem]) -> Reply:

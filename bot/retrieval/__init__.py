@@ -4,7 +4,7 @@
 May import: nothing of the bot; items are anything ``Searchable`` (the knowledge's ``NewsItem``).
 """
 
-from bot.retrieval.dates import DateQuery, parse_date_query
+from bot.retrieval.dates import DateQuery, impossible_date, parse_date_query
 from bot.retrieval.embeddings import Embedder, default_embedder, load_wordllama
 from bot.retrieval.retriever import (
     ANSWER_THRESHOLD,
@@ -29,6 +29,7 @@ __all__ = [
     "SearchResult",
     "Searchable",
     "default_embedder",
+    "impossible_date",
     "load_wordllama",
     "parse_date_query",
 ]
