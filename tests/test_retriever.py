@@ -269,6 +269,20 @@ def test_a_number_of_latest_news_is_how_many_come_back(retriever: Retriever) -> 
     assert retriever.search("latest 500 news", limit=10, today=TODAY).hits[9:] == []
 
 
+def test_a_question_joining_topics_answers_each_of_them(retriever: Retriever) -> None:
+    both = retriever.search("child labour and harbour pilots", today=TODAY)
+    assert both.kind == "answer"
+    assert [hit.item.title for hit in both.hits] == [
+        "Global progress to end child labour has stalled",
+        "Harbour pilots honoured",
+    ]
+    three = retriever.search("seafarers' wages, migrant workers and child labour", today=TODAY)
+    assert {hit.item.title.split()[0] for hit in three.hits} == {"75", "Migrant", "Global"}
+    # Every topic must be answered: one the news lacks leaves the question unsure.
+    assert not retriever.search("child labour and bitcoin prices", today=TODAY).hits
+    assert retriever.search("bitcoin and the weather", today=TODAY).kind == "nothing"
+
+
 def test_a_date_with_no_news_finds_nothing(retriever: Retriever) -> None:
     assert retriever.search("news from 1 January 2019", today=TODAY).kind == "nothing"
     assert retriever.search("weather in Paris tomorrow", today=TODAY).kind == "nothing"

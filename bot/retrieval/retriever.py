@@ -28,6 +28,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import itertools
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -55,6 +57,10 @@ from bot.retrieval.text import MAX_QUERY_CHARS, content_words, normalize
 ANSWER_THRESHOLD = 0.5
 SUGGEST_THRESHOLD = 0.3
 MAX_SUGGESTIONS = 3
+
+MAX_JOINED = 3
+"""At most this many topics joined in one question ("ferries, measles and the budget")."""
+_JOINED = re.compile(r"\s*(?:\band\b|\bor\b|&|,|;|\bplus\b|\bas\s+well\s+as\b)\s*")
 
 LEXICAL_CANDIDATES = 300
 SEMANTIC_CANDIDATES = 100
@@ -518,9 +524,17 @@ class Retriever(Generic[ItemT]):
         return bool((within & self._alive[:size]).any())
 
     def _topical(
-        self, query: str, topic: str, units: list[QueryTerm], size: int, limit: int
+        self,
+        query: str,
+        topic: str,
+        units: list[QueryTerm],
+        size: int,
+        limit: int,
+        *,
+        whole: bool = True,
     ) -> SearchResult[ItemT]:
-        """A question without a date: words first, then meaning when the words are unsure."""
+        """A question without a date: words first, then meaning when the words are unsure;
+        then, for a ``whole`` question, each of the topics it joins."""
         if not units:
             return SearchResult(query, "nothing")
         candidates, scores = self._rank(units, size, exact_top=limit)
@@ -528,9 +542,34 @@ class Retriever(Generic[ItemT]):
         if result.kind == "answer":
             return result
         meant = self._meaning(topic, units, size, None, limit)
-        if meant is None:
-            return result
-        return SearchResult(query, "answer", hits=self._hits(*meant, len(meant[0])))
+        if meant is not None:
+            return SearchResult(query, "answer", hits=self._hits(*meant, len(meant[0])))
+        joined = self._each_topic(query, topic, size, limit) if whole else None
+        return joined or result
+
+    def _each_topic(
+        self, query: str, topic: str, size: int, limit: int
+    ) -> SearchResult[ItemT] | None:
+        """ "child labour and tourism": no item is about both, but each topic alone is
+        answered; their answers, taking turns. None unless every topic is answered."""
+        parts = [part for part in _JOINED.split(topic) if part.strip()]
+        if not 2 <= len(parts) <= MAX_JOINED:
+            return None
+        answers: list[list[Hit[ItemT]]] = []
+        for part in parts:
+            units = self._lexical.query_terms(part)
+            found = self._topical(query, part, units, size, limit, whole=False)
+            if found.kind != "answer":
+                return None
+            answers.append(found.hits)
+        hits: list[Hit[ItemT]] = []
+        seen: set[str] = set()
+        for turn in itertools.zip_longest(*answers):
+            for hit in turn:
+                if hit is not None and hit.item.id not in seen:
+                    seen.add(hit.item.id)
+                    hits.append(hit)
+        return SearchResult(query, "answer", hits=hits[:limit])
 
     def score_item(self, query: str, item_id: str) -> float:
         """How well the item ``item_id`` matches ``query`` (0 if unknown); for keyword alerts."""
