@@ -269,6 +269,31 @@ def test_a_number_of_latest_news_is_how_many_come_back(retriever: Retriever) -> 
     assert retriever.search("latest 500 news", limit=10, today=TODAY).hits[9:] == []
 
 
+def test_the_latest_on_a_topic_leaves_out_news_that_names_it_in_passing(
+    embedder: Embedder | None,
+) -> None:
+    retriever = Retriever(
+        [
+            *ITEMS,
+            news(
+                "2021-06-11",
+                "Voters pass the transit levy",
+                "The levy raises 40 million a year for buses, trams and the harbour ferries, and "
+                "pays for new shelters, timetables and ticket machines across the county.",
+            ),
+            news("2021-05-02", "Ferry crews strike over pay", "Sailings stopped as crews left."),
+            news("2021-06-01", "New ferry route to the islands opens", "Six sailings a day."),
+        ],
+        embedder=embedder,
+    )
+    result = retriever.search("latest about ferries", limit=10, today=TODAY)
+    assert result.kind == "latest"
+    assert [hit.item.title for hit in result.hits] == [
+        "New ferry route to the islands opens",
+        "Ferry crews strike over pay",
+    ]
+
+
 def test_a_question_joining_topics_answers_each_of_them(retriever: Retriever) -> None:
     both = retriever.search("child labour and harbour pilots", today=TODAY)
     assert both.kind == "answer"

@@ -58,6 +58,8 @@ ANSWER_THRESHOLD = 0.5
 SUGGEST_THRESHOLD = 0.3
 MAX_SUGGESTIONS = 3
 
+LATEST_MARGIN = 0.25
+"""The newest news on a topic: items scored within this of the best one."""
 MAX_JOINED = 3
 """At most this many topics joined in one question ("ferries, measles and the budget")."""
 _JOINED = re.compile(r"\s*(?:\band\b|\bor\b|&|,|;|\bplus\b|\bas\s+well\s+as\b)\s*")
@@ -1065,7 +1067,10 @@ class Retriever(Generic[ItemT]):
                 return SearchResult(query, "nothing")
             return SearchResult(query, "latest", hits=[Hit(item, 1.0) for item in items])
         candidates, scores = self._rank(units, size)
-        relevant = scores >= ANSWER_THRESHOLD
+        # About the topic, not naming it in passing ("ferries" in an item on a transit levy):
+        # near the best-scored item, as well as above the answer threshold.
+        top = float(scores[0]) if len(scores) else 0.0
+        relevant = scores >= max(ANSWER_THRESHOLD, top - LATEST_MARGIN)
         # The newest of the items on the topic, by its words or by their meaning: the newest
         # report on the club need not name it the way the question does ("the football club").
         meant = self._meaning(when.topic, units, size, None, limit, several=True)
