@@ -26,7 +26,13 @@ from bot.config import Settings
 from bot.localapi import TEST_TOKEN, LocalBotApiServer, RecordedMessage
 
 CONSOLE_USER_ID = 1000
-QUIET_SECONDS = 0.4
+QUIET_SECONDS = 1.2
+"""Piped input: the bot has answered once it is this quiet; above the 1 s Telegram puts
+between two messages to one chat, or a reply in several messages is cut in two."""
+DRAIN_SECONDS = 30.0
+DRAIN_QUIET = 3.0
+"""At the end of piped input, what is still coming (a broadcast's report) is printed: until
+the bot has been quiet this long, for at most DRAIN_SECONDS."""
 REPLY_TIMEOUT = 15.0
 POLL_SECONDS = 0.1
 WIDTH = 88
@@ -92,17 +98,20 @@ class ConsoleChat:
             self.print_fresh()
             await asyncio.sleep(POLL_SECONDS)
 
-    async def wait_and_print(self) -> None:
-        """Print what the bot says, waiting until it has been quiet for a moment."""
+    async def wait_and_print(
+        self, *, seconds: float = REPLY_TIMEOUT, quiet: float = QUIET_SECONDS, drain: bool = False
+    ) -> None:
+        """Print what the bot says, waiting until it has been ``quiet`` for a moment; with
+        ``drain`` (the end of the input), also when it says nothing, and silently then."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + REPLY_TIMEOUT
-        printed_any = False
+        deadline = loop.time() + seconds
+        printed_any = drain
         quiet_since = loop.time()
         while loop.time() < deadline:
             if self.print_fresh():
                 printed_any = True
                 quiet_since = loop.time()
-            elif printed_any and loop.time() - quiet_since >= QUIET_SECONDS:
+            elif printed_any and loop.time() - quiet_since >= quiet:
                 return
             await asyncio.sleep(0.05)
         if not printed_any:
@@ -117,8 +126,10 @@ class ConsoleChat:
         ]
         text = f"{label} " + "\n".join(lines).lstrip()
         choices = [(t, d) for t, d in message.buttons if d is not None]
+        # "#N" presses a button under the last message printed: none if it has none (a
+        # confirmation edited in place of a "did you mean" takes its buttons away).
+        self._buttons = [(message.message_id, data) for _, data in choices]
         if choices:
-            self._buttons = [(message.message_id, data) for _, data in choices]
             shown = "  ".join(f"[#{n} {text}]" for n, (text, _) in enumerate(choices, start=1))
             text += f"\n{' ' * (len(label) + 1)}{shown}"
         # One write per message: above a prompt, each write is a redraw.
@@ -132,7 +143,12 @@ class ConsoleChat:
                 print(f"(there is no button #{number})", file=self.out, flush=True)
                 return False
             message_id, data = self._buttons[number - 1]
-            self.server.user_presses(CONSOLE_USER_ID, message_id, data)
+            try:
+                self.server.user_presses(CONSOLE_USER_ID, message_id, data)
+            except ValueError:  # the message went or changed meanwhile
+                self._buttons = []
+                print(f"(button #{number} is gone)", file=self.out, flush=True)
+                return False
             return True
         self.server.user_sends(CONSOLE_USER_ID, line, first_name="You")
         return True
@@ -209,3 +225,4 @@ async def _piped(chat: ConsoleChat, source: TextIO, out: TextIO) -> None:
         print(f"{PROMPT}{line}", file=out)
         if chat.handle(line):
             await chat.wait_and_print()
+    await chat.wait_and_print(seconds=DRAIN_SECONDS, quiet=DRAIN_QUIET, drain=True)

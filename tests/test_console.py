@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -122,6 +123,38 @@ def test_ctrl_d_leaves_with_the_shell_prompt_on_a_line_of_its_own(
     assert console.exitstatus == 0
     assert elapsed < 5
     assert rest.endswith("\n")
+
+
+def test_a_piped_session_prints_each_answer_under_its_line_and_survives_a_gone_button(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(ROOT / "knowledge" / "news.yaml", tmp_path / "news.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NEWSBOT"))}
+    env.update(KNOWLEDGE_FILE="news.yaml", DATABASE_URL="sqlite+aiosqlite:///data/newsbot.db")
+    lines = [
+        "jobs for young people",
+        "#1",  # the did-you-mean choice: the message becomes the item, without buttons
+        "#1",
+        "/broadcast Harbour workers win a pay rise | 2021-06-12 | Dock workers agreed a deal.",
+        "#1",  # Send: a confirmation, then the report, a second apart (one chat's pace)
+        "harbour workers pay",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input="".join(f"{line}\n" for line in lines),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "(there is no button #1)" in done.stdout
+    before, after = done.stdout.split("you> harbour workers pay")
+    assert "Broadcast finished" in before
+    assert "Here is what I found about “harbour workers pay”" in after
+    assert "Broadcast" not in after
 
 
 def test_links_are_shown_with_their_address_counted_in_utf16() -> None:
