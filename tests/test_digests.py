@@ -375,9 +375,23 @@ async def test_what_a_subscriber_leaves_out_of_subscribe_stays_as_it_was(
 ) -> None:
     await news_bot.say("/subscribe 07:30 Europe/Berlin")
     (moved,) = await news_bot.say("/subscribe Asia/Tokyo")
+    assert moved.text.startswith("Your time zone is changed.")
     assert "07:30 (Asia/Tokyo)" in moved.text
     (again,) = await news_bot.say("/subscribe")
+    assert again.text.startswith("You are already subscribed.")
     assert "07:30 (Asia/Tokyo)" in again.text
+
+
+async def test_a_twelve_hour_time_and_a_zone_typed_with_a_space_are_understood(
+    news_bot: BotUnderTest,
+) -> None:
+    (evening,) = await news_bot.say("/subscribe 8:00 PM America/New York")
+    assert "20:00 (America/New_York)" in evening.text
+    (morning,) = await news_bot.say("/subscribe 7am")
+    assert morning.text.startswith("Your digest time is changed.")
+    assert "07:00 (America/New_York)" in morning.text
+    (wrong,) = await news_bot.say("/subscribe 13pm")
+    assert "“13pm” is not a time of day" in wrong.text
 
 
 async def test_unsubscribing_says_how_to_come_back_at_the_same_time(

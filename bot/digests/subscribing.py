@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,10 +54,44 @@ class DigestChoice:
     timezone: str
 
 
+_TWELVE_HOUR = re.compile(r"(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])\.?m\.?", re.IGNORECASE)
+
+
+def _clock(text: str) -> dt.time:
+    """ "08:00", or the twelve-hour "8pm", "8:30 am", "12 a.m."."""
+    twelve = _TWELVE_HOUR.fullmatch(text.strip())
+    if twelve is None:
+        return parse_clock(text)
+    hour, minute = int(twelve[1]), int(twelve[2] or 0)
+    if not 1 <= hour <= 12 or minute > 59:
+        raise ValueError(f"not a time of day: {text!r}")
+    return dt.time(hour % 12 + (12 if twelve[3].lower() == "p" else 0), minute)
+
+
+def _words(args: Sequence[str]) -> list[str]:
+    """What was typed, with "8:00" "PM" one time and "America/New" "York" one zone."""
+    words: list[str] = []
+    for arg in args:
+        last = words[-1] if words else ""
+        if last[:1].isdigit() and arg.casefold().replace(".", "") in {"am", "pm"}:
+            words[-1] = f"{last} {arg}"
+            continue
+        if "/" in last and "/" not in arg and arg[:1].isalpha():
+            try:
+                words[-1] = check_timezone(f"{last}_{arg}")
+            except ValueError:
+                pass
+            else:
+                continue
+        words.append(arg)
+    return words
+
+
 def parse_subscribe_args(
     args: Sequence[str], default_time: dt.time, default_zone: str
 ) -> DigestChoice | str:
     """The choice, or a message saying what is wrong (with an example)."""
+    args = _words(args)
     if len(args) > 2:
         return SUBSCRIBE_USAGE
     digest_time, zone = default_time, default_zone
@@ -67,10 +102,11 @@ def parse_subscribe_args(
             if seen_time:
                 return SUBSCRIBE_USAGE
             try:
-                digest_time = parse_clock(arg)
+                digest_time = _clock(arg)
             except ValueError:
-                return f"“{arg}” is not a time of day. Use HH:MM from 00:00 to 23:59.\n" + (
-                    SUBSCRIBE_USAGE
+                return (
+                    f"“{arg}” is not a time of day. Use HH:MM from 00:00 to 23:59 (or 8pm).\n"
+                    + (SUBSCRIBE_USAGE)
                 )
             seen_time = True
         else:

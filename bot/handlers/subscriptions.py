@@ -74,14 +74,29 @@ async def subscribe(update: Update, context: BotContext) -> None:
         await message.reply_text(choice)
         return
     now = context.now()
-    existed = current is not None
+    same_time = current is not None and current.digest_time == choice.digest_time
+    same_zone = current is not None and current.timezone == choice.timezone
+    if current is not None and same_time and same_zone:
+        # Nothing to change: the digest that is due stays due.
+        await message.reply_text(
+            f"You are already subscribed. {_describe(current, now)}\n"
+            "Change it with /settings, stop it with /unsubscribe."
+        )
+        return
     sub = await context.storage.subscriptions.subscribe(
         chat.id,
         choice.digest_time,
         choice.timezone,
         next_due(choice.digest_time, choice.timezone, now),
     )
-    lead = "Your digest time is changed." if existed else "You are subscribed."
+    if current is None:
+        lead = "You are subscribed."
+    elif same_zone:
+        lead = "Your digest time is changed."
+    elif same_time:
+        lead = "Your time zone is changed."
+    else:
+        lead = "Your digest time and time zone are changed."
     await message.reply_text(
         f"{lead} {_describe(sub, now)}\nChange it with /settings, stop it with /unsubscribe."
     )
