@@ -137,6 +137,17 @@ async def test_send_reaches_every_active_subscriber_exactly_once_and_joins_the_k
     assert "Harbour workers win a pay rise" in answer.text
 
 
+async def test_a_broadcast_before_anyone_subscribed_says_there_was_nobody_to_send_to(
+    bot: BotUnderTest,
+) -> None:
+    item = await preview(bot)
+    await bot.press(item, "Send", user=ADMIN)
+    report = await final_report(bot)
+    assert "to 0 subscribers" in report
+    assert "no subscribers yet: the item is in the news, nothing to send" in report
+    assert "rate" not in report
+
+
 async def test_a_replayed_send_button_does_not_send_twice(bot: BotUnderTest) -> None:
     await add_subscribers(bot, [2001])
     item = await preview(bot)

@@ -180,9 +180,13 @@ def progress_text(progress: Progress) -> str:
         counts += f" · cancelled {progress.cancelled}"
     if progress.rate > 0:
         pace = f"rate {progress.rate:.1f} msg/s over {progress.elapsed:.1f} s"
+    elif not progress.done:
+        pace = "sending…"
     else:
-        pace = "sending…" if progress.sent == 0 and not progress.done else "rate -"
-    lines = [head, counts, pace]
+        pace = (
+            "no subscribers yet: the item is in the news, nothing to send" if not b.total else ""
+        )
+    lines = [line for line in (head, counts, pace) if line]
     if progress.unreachable_since is not None and not progress.done:
         since = progress.unreachable_since.astimezone(dt.UTC).strftime("%H:%M")
         lines.append(f"⚠️ Telegram unreachable since {since} UTC, retrying")
