@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from harness import ALICE, BOB, BotUnderTest, services
+from harness import ADMIN, ALICE, BOB, BotUnderTest, services
 
 from bot.delivery.replies import send_reply
 from bot.localapi import Fault
@@ -106,6 +106,26 @@ async def test_a_range_of_days_or_a_number_of_latest_news_is_what_comes_back(
     (reply,) = await bot.say("the 2 latest news")
     assert reply.text.count("10 June 2021") == 2
     assert "8 June 2021" not in reply.text and "More results" not in str(reply.reply_markup)
+
+
+async def test_a_greeting_a_thank_you_or_an_emoji_gets_a_word_not_a_search(
+    bot: BotUnderTest,
+) -> None:
+    (hello,) = await bot.say("Hi there!")
+    assert hello.text.startswith("Hello! Ask me about the news")
+    (thanks,) = await bot.say("thanks!")
+    assert thanks.text.startswith("Glad to help.")
+    (thumb,) = await bot.say("👍")
+    assert thumb.text.startswith("Ask me about the news in words")
+    # A greeting with a question in it is a question.
+    (question,) = await bot.say("hi, any news on child labour?")
+    assert CHILD_LABOUR in question.text
+    # None of them is a question the news lacks; "bitcoin price" is.
+    await bot.say("bitcoin price")
+    (stats,) = await bot.say("/stats", user=ADMIN)
+    assert "bitcoin price ×1" in stats.text
+    for chatter in ("Hi there", "thanks", "👍"):
+        assert chatter not in stats.text
 
 
 async def test_search_without_words_gets_the_usage_line(bot: BotUnderTest) -> None:

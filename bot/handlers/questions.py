@@ -45,6 +45,12 @@ async def _find(context: BotContext, question: str) -> SearchResult[NewsItem]:
 async def _answer_question(message: Message, context: BotContext, question: str) -> None:
     # A flooding user was throttled before this handler ran (bot/handlers/intake.py).
     question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+    chat = answers.small_talk(question)
+    if chat is not None:
+        await send_reply(
+            context.bot, message.chat_id, answers.Reply([chat]), reply_to=_reply_to(message)
+        )
+        return
     result = await _find(context, question)
     reply = answers.answer(result, _fallback(result, context))
     await send_reply(context.bot, message.chat_id, reply, reply_to=_reply_to(message))

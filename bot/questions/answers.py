@@ -6,6 +6,7 @@ handlers turn into messages and inline keyboards.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.knowledge.models import NewsItem
@@ -109,6 +110,31 @@ def _why_nothing(query: str) -> str:
     if letters and not any(c <= LATIN_END for c in letters):
         return " I read questions in English best: try asking in English."
     return ""
+
+
+_GREETING = re.compile(
+    r"(?:hi|hello|hey|hiya|howdy|yo|good\s+(?:morning|afternoon|evening|day)|greetings)"
+    r"(?:\s+(?:there|bot|newsbot|all|everyone))?"
+)
+_THANKS = re.compile(
+    r"(?:(?:many\s+)?thanks?(?:\s+(?:you|a\s+lot|so\s+much|very\s+much))*|thx|ty|cheers"
+    r"|ok(?:ay)?|great|nice|cool|got\s+it|perfect)"
+)
+_TRIM = re.compile(r"^[\W_]+|[\W_]+$")
+EXAMPLE = "what's new on child labour?"
+
+
+def small_talk(text: str) -> str | None:
+    """The answer to a message that is not a question about the news ("hi", "thanks!", an
+    emoji alone), or None: such messages are not searched, nor logged as unanswered."""
+    words = " ".join(_TRIM.sub("", normalize(text)).split())
+    if not any(c.isalnum() for c in words):
+        return f"Ask me about the news in words, for example: {EXAMPLE} or: latest news"
+    if _GREETING.fullmatch(words):
+        return f"Hello! Ask me about the news, for example: {EXAMPLE} or: latest news"
+    if _THANKS.fullmatch(words):
+        return "Glad to help. Ask me anything else about the news, or /help."
+    return None
 
 
 def latest_reply(items: Sequence[NewsItem]) -> Reply:
