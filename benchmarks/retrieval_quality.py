@@ -35,6 +35,7 @@ QUESTION_SETS = (
     ROOT / "tests/eval/valley/questions.yaml",
     # Written after the constants were chosen, never tuned on.
     ROOT / "tests/eval/heldout/questions.yaml",
+    ROOT / "tests/eval/heldout2/questions.yaml",
 )
 
 Ranked = list[tuple[str, float]]

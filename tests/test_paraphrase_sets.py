@@ -16,6 +16,7 @@ PARAPHRASE_SETS = [
     ROOT / "tests/eval/garden/paraphrases.yaml",
     ROOT / "tests/eval/valley/questions.yaml",
     ROOT / "tests/eval/heldout/questions.yaml",
+    ROOT / "tests/eval/heldout2/questions.yaml",
 ]
 
 
@@ -39,13 +40,15 @@ def test_paraphrases_share_no_content_word_with_their_items(path: Path) -> None:
 
 # (paraphrases right first, negatives with no results) floors, about two questions below what
 # the retriever achieved when they were set (seed 11/12, 5/5; garden 17/20, 6/7; county 22/26,
-# 20/24; held out 17/18, 11/12). Only results count, as `newsbot ask --json` gives them.
+# 20/24; held out 17/18, 11/12; the second held-out set, written by someone who never saw the
+# retriever, 15/24, 9/16 on its first and only run). Only results count, as `newsbot ask
+# --json` gives them.
 FLOORS = {
     "seed_paraphrases": (10, 4),
     "paraphrases": (15, 5),
     "questions": (20, 18),
 }
-HELD_OUT_FLOORS = (15, 10)
+HELD_OUT_FLOORS = {"heldout": (15, 10), "heldout2": (13, 7)}
 
 
 @pytest.mark.parametrize("path", PARAPHRASE_SETS, ids=lambda p: p.parent.name + "/" + p.stem)
@@ -66,5 +69,5 @@ def test_paraphrases_are_answered_and_negatives_get_nothing(path: Path) -> None:
             rejected += ok
         if not ok:
             wrong.append(question.text)
-    floors = HELD_OUT_FLOORS if path.parent.name == "heldout" else FLOORS[path.stem]
+    floors = HELD_OUT_FLOORS.get(path.parent.name) or FLOORS[path.stem]
     assert right >= floors[0] and rejected >= floors[1], (right, rejected, wrong)
