@@ -82,13 +82,20 @@ async def seed_subscribers(
 
 
 async def until(
-    condition: Callable[[], bool], seconds: float, what: str, logs: str = "", every: float = 0.05
+    condition: Callable[[], bool],
+    seconds: float,
+    what: str,
+    logs: str | Callable[[], str] = "",
+    every: float = 0.05,
 ) -> None:
+    """Wait for ``condition``; on a time-out, fail with the processes' ``logs`` (read then,
+    when given as a function)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{logs[-4000:]}")
+            text = logs() if callable(logs) else logs
+            raise AssertionError(f"timed out waiting for {what}\n{text[-4000:]}")
         await asyncio.sleep(every)
 
 
@@ -486,7 +493,8 @@ async def test_an_update_acknowledged_by_a_process_killed_at_once_is_answered_by
             assert telegram.messages(reader) == []
             assert telegram.updates_pending() == []  # Telegram will not send it again
             # The receiver's lease passes; the process still running answers in its place.
-            (answer,) = await telegram.wait_for_messages(reader, 1, timeout=30)
+            await until(lambda: bool(telegram.messages(reader)), 30, "the answer", logs)
+            (answer,) = telegram.messages(reader)
             assert "child labour" in answer.text.lower(), answer.text
             await asyncio.sleep(1.5)  # a second answer would come now
             assert len(telegram.messages(reader)) == 1
