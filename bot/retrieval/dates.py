@@ -564,27 +564,26 @@ def _range_of(
     return found
 
 
-_NO_SUCH_DAY = (
-    re.compile(r"\b(?P<year>\d{4})-(?P<a>\d{1,2})-(?P<b>\d{1,2})\b"),
-    re.compile(r"\b(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<year>\d{4})\b"),
-    re.compile(rf"\b{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?\b", re.IGNORECASE),
-    re.compile(rf"\b{_MONTH}\s+{_DAY}(?!\d)(?:,?\s+{_YEAR})?\b", re.IGNORECASE),
-)
+def _readings(rule: _Rule, m: re.Match[str]) -> tuple[int, list[tuple[int, int]]]:
+    """The year and the (month, day) readings of a calendar date one of ``_RULES`` matched;
+    a day and month without a year are read in a leap year (30 February is in none)."""
+    if rule.build is _iso:
+        return int(m["year"]), [(int(m["m"]), int(m["d"]))]
+    if rule.build is _numeric:
+        a, b, year = int(m["a"]), int(m["b"]), int(m["y"])
+        return year + 2000 if year < 100 else year, [(b, a), (a, b)]
+    year = int(m["year"]) if m["year"] else 2024
+    return year, [(_month_number(m["month"]), int(m["day"]))]
 
 
 def impossible_date(text: str) -> str | None:
     """A date in ``text`` that is in no calendar ("31/02/2025", "2025-13-01", "30 February"),
     as written; None if there is none."""
-    for pattern in _NO_SUCH_DAY:
-        for m in pattern.finditer(text):
-            groups = m.groupdict()
-            year = int(groups["year"]) if groups.get("year") else 2024  # a leap year
-            if "month" in groups:
-                readings = [(_month_number(m["month"]), int(m["day"]))]
-            elif pattern is _NO_SUCH_DAY[0]:
-                readings = [(int(m["a"]), int(m["b"]))]
-            else:
-                readings = [(int(m["b"]), int(m["a"])), (int(m["a"]), int(m["b"]))]
+    for rule in _RULES:
+        if rule.build not in (_iso, _numeric, _day_month_year):
+            continue
+        for m in rule.pattern.finditer(text):
+            year, readings = _readings(rule, m)
             if all(_day(year, month, day) is None for month, day in readings):
                 return m.group()
     return None
